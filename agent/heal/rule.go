@@ -75,7 +75,7 @@ type Rule struct {
 
 	// Probe and Act are bound at run time (Bind), so that tests and the
 	// agent can supply their own.
-	Probe Probe `json:"-"`
+	Probe Probe  `json:"-"`
 	Act   Action `json:"-"`
 }
 
