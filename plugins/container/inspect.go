@@ -67,13 +67,7 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 	for i := range verdicts {
 		judge(&verdicts[i], opts, now)
 	}
-	sort.SliceStable(verdicts, func(i, j int) bool {
-		si, sj := severity(verdicts[i].Status), severity(verdicts[j].Status)
-		if si != sj {
-			return si > sj
-		}
-		return verdicts[i].Name < verdicts[j].Name
-	})
+	sortVerdicts(verdicts)
 	rep.Verdicts = verdicts
 
 	count := len(verdicts)
@@ -85,6 +79,17 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 			Text: fmt.Sprintf("%d %s match %s, expected %s", count, plural(count, "container", "containers"), rep.Selection, expectText(*opts.Expect))}}, rep.Notes...)
 	}
 	return rep, nil
+}
+
+// sortVerdicts orders verdicts worst first, then by name.
+func sortVerdicts(verdicts []Verdict) {
+	sort.SliceStable(verdicts, func(i, j int) bool {
+		si, sj := severity(verdicts[i].Status), severity(verdicts[j].Status)
+		if si != sj {
+			return si > sj
+		}
+		return verdicts[i].Name < verdicts[j].Name
+	})
 }
 
 // inspectAll inspects the listed containers, a bounded number at a time. A

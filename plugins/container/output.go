@@ -198,7 +198,9 @@ func facts(v *Verdict, r *Report) []string {
 		if v.Health != "" && !v.Has(KindUnhealthy) && !v.Has(KindStarting) {
 			fs = append(fs, v.Health)
 		}
-		fs = append(fs, "up "+formatAge(v.Uptime))
+		if !v.Has(KindUptime) {
+			fs = append(fs, "up "+formatAge(v.Uptime))
+		}
 	case "exited", "dead":
 		if !v.Has(KindExited) && !v.Has(KindOOM) {
 			fs = append(fs, fmt.Sprintf("%s %d", v.State, v.ExitCode))
