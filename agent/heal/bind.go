@@ -2,11 +2,13 @@ package heal
 
 import (
 	"fmt"
+
+	"github.com/docker/docker/client"
 )
 
 // Binding is what a rule's probe and action run against.
 type Binding struct {
-	Engine   Engine            // for container checks and restarts
+	Engine   client.APIClient  // for container checks and restarts
 	Commands map[string]string // command[NAME] lines
 	// CommandProbe and CommandAction build a probe or action from a
 	// command line; nil uses this package's runner. The agent passes its

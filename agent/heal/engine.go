@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
+	ccheck "github.com/vigil-monitoring/vigil/plugins/container"
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
@@ -40,67 +40,41 @@ func ConnectEngine(host string) (*client.Client, error) {
 
 // ContainerProbe returns check_container's verdict on one container as a
 // probe: CRITICAL when it is not running (exited, dead, created) or its
-// HEALTHCHECK says unhealthy; OK when running and healthy, still starting,
-// or without a health check; UNKNOWN when the engine cannot be asked.
+// HEALTHCHECK says unhealthy; WARNING when paused; OK when running and
+// healthy, still starting, without a health check, or being restarted by
+// the engine's own policy; UNKNOWN when the engine cannot be asked.
 // "starting" and "restarting" are transient and never count: acting on
-// them is what caused docker-autoheal's reboot loop (#53).
-func ContainerProbe(eng Engine, name string) Probe {
+// them is what caused docker-autoheal's reboot loop (#53). The summary is
+// check_container's own.
+func ContainerProbe(docker client.APIClient, name string) Probe {
 	return func(ctx context.Context) plugin.Result {
-		plugin.SetStage(ctx, "inspecting container "+name)
-		info, err := eng.ContainerInspect(ctx, name)
+		rep, err := ccheck.Inspect(ctx, docker, ccheck.Options{Names: []string{name}, NoMatch: plugin.Critical})
 		if err != nil {
-			if client.IsErrNotFound(err) {
-				return plugin.Result{Status: plugin.Critical, Summary: fmt.Sprintf("container %s does not exist", name)}
+			var ee *ccheck.EngineError
+			if errors.As(err, &ee) {
+				return plugin.Unknownf("%s", ee.Msg)
 			}
-			return plugin.Unknownf("inspecting container %s: %v", name, engineMessage(err))
+			return plugin.Unknownf("inspecting container %s: %v", name, err)
 		}
-		return containerVerdict(name, info)
+		summary := rep.Result().Summary
+		if len(rep.Verdicts) == 0 {
+			return plugin.Result{Status: plugin.Critical, Summary: summary}
+		}
+		return plugin.Result{Status: containerStatus(&rep.Verdicts[0]), Summary: summary}
 	}
 }
 
-func containerVerdict(name string, info container.InspectResponse) plugin.Result {
-	if info.ContainerJSONBase == nil || info.State == nil {
-		return plugin.Unknownf("container %s: the engine returned no state", name)
-	}
-	st := info.State
+// containerStatus is the part of a verdict that recovery acts on.
+func containerStatus(v *ccheck.Verdict) plugin.Status {
 	switch {
-	case st.Restarting:
-		return plugin.Result{Status: plugin.OK, Summary: fmt.Sprintf("container %s is restarting (the engine's restart policy is at work)", name)}
-	case st.Paused:
-		return plugin.Result{Status: plugin.Warning, Summary: fmt.Sprintf("container %s is paused", name)}
-	case !st.Running:
-		msg := fmt.Sprintf("container %s is %s", name, st.Status)
-		if st.Status == "exited" || st.Status == "dead" {
-			msg += fmt.Sprintf(" (exit code %d", st.ExitCode)
-			if st.OOMKilled {
-				msg += ", OOM-killed"
-			}
-			if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil && !t.IsZero() {
-				msg += " at " + t.UTC().Format(time.RFC3339)
-			}
-			msg += ")"
-		}
-		if st.Error != "" {
-			msg += ": " + st.Error
-		}
-		return plugin.Result{Status: plugin.Critical, Summary: msg}
+	case v.State == "restarting":
+		return plugin.OK
+	case v.State == "paused":
+		return plugin.Warning
+	case !v.Running, v.Exited(), v.Unhealthy():
+		return plugin.Critical
 	}
-	if st.Health == nil || st.Health.Status == "" || st.Health.Status == container.NoHealthcheck {
-		return plugin.Result{Status: plugin.OK, Summary: fmt.Sprintf("container %s is running", name)}
-	}
-	switch st.Health.Status {
-	case container.Unhealthy:
-		msg := fmt.Sprintf("container %s is unhealthy (failing streak %d)", name, st.Health.FailingStreak)
-		if n := len(st.Health.Log); n > 0 {
-			if out := strings.Join(strings.Fields(st.Health.Log[n-1].Output), " "); out != "" {
-				msg += ": " + out
-			}
-		}
-		return plugin.Result{Status: plugin.Critical, Summary: msg}
-	case container.Starting:
-		return plugin.Result{Status: plugin.OK, Summary: fmt.Sprintf("container %s is running, health starting", name)}
-	}
-	return plugin.Result{Status: plugin.OK, Summary: fmt.Sprintf("container %s is running and %s", name, st.Health.Status)}
+	return plugin.OK
 }
 
 // RestartContainer returns the action that restarts a container through

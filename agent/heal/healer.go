@@ -199,7 +199,7 @@ func (s *step) run(ctx context.Context) {
 // backoff, or act.
 func (s *step) hard(ctx context.Context, now time.Time, res plugin.Result) {
 	r, rs, out := s.r, s.rs, s.out
-	why := fmt.Sprintf("HARD %s after %d attempts", res.Status, r.Attempts)
+	why := fmt.Sprintf("HARD %s after %d %s", res.Status, r.Attempts, plural(r.Attempts, "attempt", "attempts"))
 	if s.mode == EventHandler {
 		why = fmt.Sprintf("HARD %s reported by the monitoring server's event handler", res.Status)
 	}
@@ -271,7 +271,9 @@ func (s *step) act(ctx context.Context, now time.Time, why string, taken int) {
 	}
 	rec.OK, rec.Result = true, result
 	rs.Attempts = 0
-	rs.Recheck, rs.GraceUntil = true, now.Add(r.Grace)
+	// The grace runs from the end of the action: a restart that took 10 s
+	// of stop timeout has had no time to come up yet.
+	rs.Recheck, rs.GraceUntil = true, s.h.now().Add(r.Grace)
 	s.h.audit().Info("action", append(attrs, "result", result, "duration_ms", dur.Milliseconds(), "recheck_at", stamp(rs.GraceUntil))...)
 	out.Status = plugin.Warning
 	out.Summary = fmt.Sprintf("%s: %s in %s (%s: %s); re-check after %s", r.describeAction(), result, dur.Round(time.Millisecond), why, rs.LastOutput, r.Grace)
@@ -383,4 +385,11 @@ func (h *Healer) Reset(ctx context.Context, name string) (bool, error) {
 		"actions_forgotten", len(rs.Actions), "was_given_up", !rs.GaveUpAt.IsZero())
 	delete(st.Rules, name)
 	return true, saveState(h.StateDir, st)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
