@@ -10,9 +10,13 @@ import (
 )
 
 // RunOnce steps every rule once, concurrently, and returns their outcomes
-// in rule order. A rule that acted waits out its grace and steps again, so
-// that the outcome is the re-check's (recovered or not); a cron run
-// therefore lasts at most about grace + action timeout.
+// in rule order. In Scheduled mode a rule that acted waits out its grace
+// and steps again, so that the outcome is the re-check's (recovered or
+// not); a cron run therefore lasts at most about grace + action timeout.
+// An event handler does not wait: NRPE's command_timeout (60 s by default)
+// is shorter than a typical grace, and the monitoring server's own next
+// check shows whether the service came back; the re-check is then done by
+// the next step of any healer.
 func (h *Healer) RunOnce(ctx context.Context, rules []*Rule, mode Mode) []Outcome {
 	outs := make([]Outcome, len(rules))
 	var wg sync.WaitGroup
@@ -21,7 +25,7 @@ func (h *Healer) RunOnce(ctx context.Context, rules []*Rule, mode Mode) []Outcom
 		go func() {
 			defer wg.Done()
 			out := h.Step(ctx, r, mode)
-			if out.Acted && !r.DryRun && out.Status == plugin.Warning {
+			if mode == Scheduled && out.Acted && !r.DryRun && out.Status == plugin.Warning {
 				acted := out.Summary
 				if err := sleepUntil(ctx, out.Next); err != nil {
 					out.Details = append(out.Details, "re-check not done: "+err.Error())
