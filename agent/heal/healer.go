@@ -176,7 +176,7 @@ func (s *step) run(ctx context.Context) {
 		if !failed {
 			rs.Attempts = 0
 			out.Status = plugin.OK
-			out.Summary = "OK: " + rs.LastOutput
+			out.Summary = "probe " + rs.LastOutput
 			return
 		}
 		rs.Attempts++
@@ -185,7 +185,7 @@ func (s *step) run(ctx context.Context) {
 		}
 		if rs.Attempts < r.Attempts {
 			out.Status = plugin.Warning
-			out.Summary = fmt.Sprintf("SOFT failure %d/%d: %s %s", rs.Attempts, r.Attempts, res.Status, rs.LastOutput)
+			out.Summary = fmt.Sprintf("SOFT failure %d/%d: %s", rs.Attempts, r.Attempts, rs.LastOutput)
 			return
 		}
 		if rs.Attempts > r.Attempts {

@@ -157,7 +157,7 @@ func TestCronThirdFailure(t *testing.T) {
 	cron := []string{"--once", "--container", e.name, "--attempts", "3", "--grace", "300ms"}
 	for i := 1; i <= 2; i++ {
 		out, code := e.heal(cron...)
-		want := fmt.Sprintf("HEAL WARNING - %s: SOFT failure %d/3: CRITICAL CRITICAL - ", e.name, i)
+		want := fmt.Sprintf("HEAL WARNING - %s: SOFT failure %d/3: CRITICAL - 1 of 1 exited: ", e.name, i)
 		if code != 1 || !strings.HasPrefix(out, want) {
 			t.Fatalf("run %d (exit %d):\n%s\nwant prefix %q", i, code, out, want)
 		}
@@ -174,7 +174,7 @@ func TestCronThirdFailure(t *testing.T) {
 		t.Fatalf("run 3: %d starts, want 1", n)
 	}
 	out, code = e.heal(cron...)
-	if code != 0 || !strings.HasPrefix(out, "HEAL OK - "+e.name+": OK: ") {
+	if code != 0 || !strings.HasPrefix(out, "HEAL OK - "+e.name+": probe OK - ") {
 		t.Fatalf("run 4 (exit %d):\n%s", code, out)
 	}
 	if n := e.starts(stopped); n != 1 {
