@@ -99,6 +99,7 @@ command[check_heal]=%s --status -c %s --state-dir %s
 		} else if err != nil {
 			t.Fatalf("event handler: %v", err)
 		}
+		t.Logf("$ vigil-heal-event-handler.sh %s %s %s 127.0.0.1 flag -n -p %d -t 20\n%s(exit %d)", state, stateType, attempt, port, out, code)
 		return string(out), code
 	}
 	exists := func() bool { _, err := os.Stat(flag); return err == nil }
