@@ -32,6 +32,13 @@ type Command struct {
 	Pos  Pos // where it was defined (the last definition)
 }
 
+// Watch is one watch[NAME]=VALUE line, handed to agent/heal as is.
+type Watch struct {
+	Name  string
+	Value string
+	Pos   Pos
+}
+
 // Pos is a place in a config file.
 type Pos struct {
 	File string
@@ -93,6 +100,13 @@ type Config struct {
 	LogTarget           string        // vigil_log: stderr, syslog or file (default: file if log_file, else stderr)
 	ShutdownTimeout     time.Duration // vigil_shutdown_timeout
 
+	// Watches are the watch[NAME]=... recovery rules, raw, in file order;
+	// agent/heal parses them (heal.ParseRules).
+	Watches []Watch
+	// HealStateDir is vigil_heal_state_dir: the recovery state, lock and
+	// audit log.
+	HealStateDir string
+
 	// Warnings lists each option given but not implemented, once per name,
 	// and other things worth an administrator's eye.
 	Warnings []string
@@ -115,6 +129,7 @@ func Defaults() *Config {
 		TLSDir:              "/var/lib/vigil-agent",
 		MaxOutput:           65535,
 		ShutdownTimeout:     30 * time.Second,
+		HealStateDir:        "/var/lib/vigil-agent/heal",
 	}
 }
 
@@ -202,6 +217,15 @@ func (p *parser) line(raw string, pos Pos, depth int) {
 			return
 		}
 		p.cfg.Commands[name] = Command{Name: name, Line: value, Pos: pos}
+		return
+	}
+	if strings.HasPrefix(key, "watch[") {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(key, "watch["), "]")
+		if !ok || name == "" || strings.ContainsAny(name, "[]!") {
+			p.errs = append(p.errs, &Error{pos, fmt.Sprintf("bad watch rule %q (want watch[NAME]=OPTIONS)", key)})
+			return
+		}
+		p.cfg.Watches = append(p.cfg.Watches, Watch{Name: name, Value: value, Pos: pos})
 		return
 	}
 	if err := p.option(key, value, pos, depth); err != nil {
@@ -292,6 +316,8 @@ func (p *parser) option(key, value string, pos Pos, depth int) error {
 		c.InProcess, err = boolValue(value)
 	case "vigil_max_connections":
 		c.MaxConnections, err = intIn(value, 1, 1000000)
+	case "vigil_heal_state_dir":
+		c.HealStateDir = value
 	case "vigil_tls_dir":
 		c.TLSDir = value
 	case "vigil_allow_plaintext":

@@ -156,3 +156,19 @@ func TestDebianConfig(t *testing.T) {
 		t.Errorf("warnings on the stock file: %q", c.Warnings)
 	}
 }
+
+func TestWatchLines(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/nrpe.cfg"
+	os.WriteFile(file, []byte("command[check_api]=/bin/true\nwatch[api]=check=command:check_api action=none\nvigil_heal_state_dir=/srv/heal\nwatch[x=\n"), 0o644)
+	c, err := Load(file)
+	if err == nil || !strings.Contains(err.Error(), `nrpe.cfg:4: bad watch rule "watch[x"`) {
+		t.Fatalf("error %v", err)
+	}
+	if len(c.Watches) != 1 || c.Watches[0] != (Watch{Name: "api", Value: "check=command:check_api action=none", Pos: Pos{file, 2}}) {
+		t.Fatalf("watches %+v", c.Watches)
+	}
+	if c.HealStateDir != "/srv/heal" || len(c.Warnings) != 0 {
+		t.Fatalf("state dir %q, warnings %v", c.HealStateDir, c.Warnings)
+	}
+}

@@ -16,13 +16,19 @@ import (
 // DefaultStateDir holds state.json, heal.lock and audit.log.
 const DefaultStateDir = "/var/lib/vigil-agent/heal"
 
-// CLI is `vigil-agent heal`. LoadConfig reads -c FILE into watch entries
-// and command lines; vigil-agent passes its own config parser (include,
-// include_dir), and nil uses ReadConfig.
+// CLI is `vigil-agent heal`. LoadConfig reads -c FILE; nil uses the
+// agent's config parser (LoadAgentConfig: include, include_dir).
 type CLI struct {
 	Program       string // "vigil-agent heal"
 	DefaultConfig string
-	LoadConfig    func(file string) ([]Entry, map[string]string, error)
+	LoadConfig    func(file string) (Loaded, error)
+}
+
+// Loaded is what a config file gives the heal command.
+type Loaded struct {
+	Entries  []Entry           // watch[...] lines
+	Commands map[string]string // command[...] lines
+	StateDir string            // vigil_heal_state_dir; "" for the default
 }
 
 const cliUsage = `Usage:
@@ -115,6 +121,20 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fail("give exactly one of --once, --daemon, --act, --status, --reset (see %s --help)", prog)
 	}
 
+	var loaded Loaded
+	if containerName == "" && configFile != "" {
+		load := c.LoadConfig
+		if load == nil {
+			load = LoadAgentConfig
+		}
+		var err error
+		if loaded, err = load(configFile); err != nil {
+			return fail("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		if loaded.StateDir != "" && !fs.Changed("state-dir") {
+			stateDir = loaded.StateDir
+		}
+	}
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return fail("creating state directory: %v", err)
 	}
@@ -139,6 +159,7 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 
 	var rules []Rule
+	binding := Binding{Commands: loaded.Commands}
 	if containerName != "" {
 		one.Name = name
 		if one.Name == "" {
@@ -154,40 +175,21 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if configFile == "" {
 			return fail("no rules: give -c FILE or --container NAME")
 		}
-		load := c.LoadConfig
-		if load == nil {
-			load = ReadConfig
-		}
-		entries, commands, err := load(configFile)
-		if err != nil {
-			return fail("%v", err)
-		}
-		rules, err = ParseRules(entries, commands)
+		rules, err = ParseRules(loaded.Entries, loaded.Commands)
 		if err != nil {
 			return fail("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
-		binding := Binding{Commands: commands}
-		if needsEngine(rules) {
-			eng, err := ConnectEngine(dockerHost)
-			if err != nil {
-				return fail("%v", err)
-			}
-			defer eng.Close()
-			binding.Engine = eng
-		}
-		for i := range rules {
-			if err := binding.Bind(&rules[i]); err != nil {
-				return fail("%v", err)
-			}
-		}
 	}
-	if containerName != "" {
+	if needsEngine(rules) {
 		eng, err := ConnectEngine(dockerHost)
 		if err != nil {
 			return fail("%v", err)
 		}
 		defer eng.Close()
-		if err := (Binding{Engine: eng}).Bind(&rules[0]); err != nil {
+		binding.Engine = eng
+	}
+	for i := range rules {
+		if err := binding.Bind(&rules[i]); err != nil {
 			return fail("%v", err)
 		}
 	}

@@ -1,10 +1,8 @@
 package heal
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -177,51 +175,4 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not yes or no", s)
-}
-
-// ReadConfig reads the watch[...] and command[...] lines of one nrpe.cfg
-// style file and ignores every other line. It is the stand-alone reader
-// for `heal -c FILE`; inside vigil-agent the agent's own parser (which
-// follows include and include_dir) hands ParseRules the entries.
-func ReadConfig(file string) ([]Entry, map[string]string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading config: %w", err)
-	}
-	defer f.Close()
-	var entries []Entry
-	commands := map[string]string{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		key, value, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-		pos := fmt.Sprintf("%s:%d", file, n)
-		if name, ok := bracketed(key, "watch"); ok {
-			entries = append(entries, Entry{Name: name, Value: value, Pos: pos})
-		} else if name, ok := bracketed(key, "command"); ok {
-			commands[name] = value
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("reading config %s: %w", file, err)
-	}
-	return entries, commands, nil
-}
-
-// bracketed returns NAME from "prefix[NAME]".
-func bracketed(key, prefix string) (string, bool) {
-	rest, ok := strings.CutPrefix(key, prefix+"[")
-	if !ok {
-		return "", false
-	}
-	name, ok := strings.CutSuffix(rest, "]")
-	return name, ok && name != ""
 }

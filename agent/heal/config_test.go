@@ -69,25 +69,26 @@ func TestParseRulesErrors(t *testing.T) {
 	}
 }
 
-func TestReadConfig(t *testing.T) {
+func TestLoadAgentConfig(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "nrpe.cfg")
 	os.WriteFile(file, []byte(`# nrpe.cfg
 server_port=5666
+vigil_heal_state_dir=/srv/heal
 command[check_api]=/usr/lib/nagios/plugins/check_http -H 127.0.0.1
 watch[api]=check=command:check_api action=none
   watch[c] = check=container:c
 `), 0o644)
-	entries, commands, err := ReadConfig(file)
+	l, err := LoadAgentConfig(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 2 || entries[0].Name != "api" || entries[1].Value != "check=container:c" || entries[1].Pos != file+":5" {
-		t.Fatalf("entries %+v", entries)
+	if len(l.Entries) != 2 || l.Entries[0].Name != "api" || l.Entries[1].Value != "check=container:c" || l.Entries[1].Pos != file+":6" {
+		t.Fatalf("entries %+v", l.Entries)
 	}
-	if commands["check_api"] != "/usr/lib/nagios/plugins/check_http -H 127.0.0.1" {
-		t.Fatalf("commands %v", commands)
+	if l.Commands["check_api"] != "/usr/lib/nagios/plugins/check_http -H 127.0.0.1" || l.StateDir != "/srv/heal" {
+		t.Fatalf("loaded %+v", l)
 	}
-	if _, err := ParseRules(entries, commands); err != nil {
+	if _, err := ParseRules(l.Entries, l.Commands); err != nil {
 		t.Fatal(err)
 	}
 }
