@@ -2,6 +2,7 @@ package heal
 
 import (
 	"github.com/vigil-monitoring/vigil/agent/config"
+	"github.com/vigil-monitoring/vigil/agent/run"
 )
 
 // LoadAgentConfig reads the agent's configuration (nrpe.cfg with its
@@ -19,6 +20,11 @@ func LoadAgentConfig(file string) (Loaded, error) {
 // FromAgentConfig hands a parsed agent configuration's watch lines over.
 func FromAgentConfig(c *config.Config) Loaded {
 	l := Loaded{Commands: map[string]string{}, StateDir: c.HealStateDir}
+	l.Runner = run.Runner{
+		Policy:    run.Policy{NastyMetachars: c.NastyMetachars},
+		Prefix:    c.CommandPrefix,
+		InProcess: c.InProcess,
+	}
 	for name, cmd := range c.Commands {
 		l.Commands[name] = cmd.Line
 	}

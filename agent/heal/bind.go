@@ -4,27 +4,24 @@ import (
 	"fmt"
 
 	"github.com/docker/docker/client"
+
+	"github.com/vigil-monitoring/vigil/agent/run"
 )
 
 // Binding is what a rule's probe and action run against.
 type Binding struct {
-	Engine   client.APIClient  // for container checks and restarts
-	Commands map[string]string // command[NAME] lines
-	// CommandProbe and CommandAction build a probe or action from a
-	// command line; nil uses this package's runner. The agent passes its
-	// own, so that a watched command runs exactly as an NRPE request would.
-	CommandProbe  func(line string) Probe
-	CommandAction func(line string) Action
+	Engine client.APIClient // for container checks and restarts
+	// Runner runs command[...] probes as NRPE requests are run (its
+	// Commands, Prefix, Policy, InProcess, Process); its Timeout is
+	// replaced by each rule's probe_timeout.
+	Runner run.Runner
 }
 
 // Bind sets r.Probe and r.Act from the rule's check and action.
 func (b Binding) Bind(r *Rule) error {
-	probeOf, actionOf := b.CommandProbe, b.CommandAction
-	if probeOf == nil {
-		probeOf = CommandProbe
-	}
-	if actionOf == nil {
-		actionOf = CommandAction
+	opts := b.Runner.Process
+	if opts.MaxOutput == 0 {
+		opts = processOptions()
 	}
 	switch r.Check {
 	case CheckContainer:
@@ -33,11 +30,12 @@ func (b Binding) Bind(r *Rule) error {
 		}
 		r.Probe = ContainerProbe(b.Engine, r.CheckTarget)
 	case CheckCommand:
-		line, ok := b.Commands[r.CheckTarget]
-		if !ok {
+		if _, ok := b.Runner.Commands[r.CheckTarget]; !ok {
 			return fmt.Errorf("rule %s: no command[%s] is defined", r.Name, r.CheckTarget)
 		}
-		r.Probe = probeOf(line)
+		runner := b.Runner
+		runner.Process = opts
+		r.Probe = CommandProbe(runner, r.CheckTarget, r.ProbeTimeout)
 	default:
 		return fmt.Errorf("rule %s: unknown check %q", r.Name, r.Check)
 	}
@@ -48,13 +46,13 @@ func (b Binding) Bind(r *Rule) error {
 		}
 		r.Act = RestartContainer(b.Engine, r.Target, r.StopTimeout)
 	case ActionSystemd:
-		r.Act = SystemdAction(r.Target)
+		r.Act = SystemdAction(r.Target, opts)
 	case ActionCommand:
-		line, ok := b.Commands[r.Target]
+		line, ok := b.Runner.Commands[r.Target]
 		if !ok {
 			return fmt.Errorf("rule %s: no command[%s] is defined", r.Name, r.Target)
 		}
-		r.Act = actionOf(line)
+		r.Act = CommandAction(b.Runner.Prefix, line, opts)
 	case ActionNone:
 		r.Act = nil
 	default:

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/vigil-monitoring/vigil/agent/run"
+
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
@@ -29,6 +31,7 @@ type Loaded struct {
 	Entries  []Entry           // watch[...] lines
 	Commands map[string]string // command[...] lines
 	StateDir string            // vigil_heal_state_dir; "" for the default
+	Runner   run.Runner        // how command[...] lines run (prefix, policy, in-process)
 }
 
 const cliUsage = `Usage:
@@ -159,7 +162,8 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 
 	var rules []Rule
-	binding := Binding{Commands: loaded.Commands}
+	binding := Binding{Runner: loaded.Runner}
+	binding.Runner.Commands = loaded.Commands
 	if containerName != "" {
 		one.Name = name
 		if one.Name == "" {

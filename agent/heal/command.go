@@ -1,115 +1,72 @@
 package heal
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/vigil-monitoring/vigil/agent/run"
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
-// shellChars make a command line run through /bin/sh -c, the rule the
-// agent's command runner follows too; any other line is split on blanks
-// and run directly.
-const shellChars = "|&;<>()$`\\\"'*?[]{}~#\n\r"
+// Commands run through agent/run, exactly as an NRPE request for the same
+// command[NAME] would: command_prefix, the shell only when the line needs
+// one, a clean environment, its own process group killed at the timeout,
+// and vigil's own plugins in-process.
 
-// maxCommandOutput bounds what is kept of a command's output.
-const maxCommandOutput = 64 * 1024
+// maxActionOutput bounds what is kept of an action's output.
+const maxActionOutput = 64 * 1024
 
-// runLine runs a configured command line under ctx in its own process
-// group, killed as a group when ctx ends, and returns its exit code and
-// output.
-func runLine(ctx context.Context, line string) (int, string, error) {
-	var cmd *exec.Cmd
-	if strings.ContainsAny(line, shellChars) {
-		cmd = exec.Command("/bin/sh", "-c", line)
-	} else {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			return -1, "", errors.New("empty command line")
-		}
-		cmd = exec.Command(f[0], f[1:]...)
+// processOptions are the defaults for a command run outside the agent's
+// NRPE server (cron mode, the stand-alone heal command).
+func processOptions() run.ProcessOptions {
+	return run.ProcessOptions{
+		Env:       run.CleanEnv(os.Getenv("HOME"), os.Getenv("USER"), nil),
+		MaxOutput: maxActionOutput,
+		MaxStderr: 4096,
+		KillGrace: 2 * time.Second,
 	}
-	var out bytes.Buffer
-	cmd.Stdout = &limitWriter{w: &out, n: maxCommandOutput}
-	cmd.Stderr = cmd.Stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return -1, "", fmt.Errorf("starting %s: %w", line, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		return -1, out.String(), fmt.Errorf("%s: %w", line, ctx.Err())
-	}
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return exit.ExitCode(), out.String(), nil
-	}
-	if err != nil {
-		return -1, out.String(), fmt.Errorf("running %s: %w", line, err)
-	}
-	return 0, out.String(), nil
 }
 
-type limitWriter struct {
-	w *bytes.Buffer
-	n int
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if room := l.n - l.w.Len(); room > 0 {
-		if len(p) > room {
-			l.w.Write(p[:room])
-		} else {
-			l.w.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
-// CommandProbe runs a plugin command line and reads its exit code as the
-// plugin status (0..3; anything else, or a failure to run, is UNKNOWN) and
-// its first output line as the summary.
-func CommandProbe(line string) Probe {
+// CommandProbe runs command[name] through runner (a copy, with the probe's
+// timeout) and reads the reply as a plugin result: the exit code is the
+// status, the first output line without its perfdata the summary.
+func CommandProbe(runner run.Runner, name string, timeout time.Duration) Probe {
+	runner.Timeout = timeout
 	return func(ctx context.Context) plugin.Result {
-		plugin.SetStage(ctx, "running "+line)
-		code, out, err := runLine(ctx, line)
+		plugin.SetStage(ctx, "running command "+name)
+		reply, err := runner.Handle(ctx, name)
 		if err != nil {
-			return plugin.Unknownf("%v", err)
+			return plugin.Unknownf("command %s refused: %v", name, err)
 		}
-		first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
-		first, _, _ = strings.Cut(first, "|") // perfdata is not part of the verdict
-		st := plugin.Status(code)
-		if code < 0 || code > 3 {
-			st = plugin.Unknown
-			first = fmt.Sprintf("exit code %d: %s", code, first)
-		}
-		return plugin.Result{Status: st, Summary: strings.TrimSpace(first)}
+		first, _, _ := strings.Cut(reply.Output, "\n")
+		first, _, _ = strings.Cut(first, "|")
+		return plugin.Result{Status: plugin.Status(reply.Code), Summary: strings.TrimSpace(first)}
 	}
 }
 
 // CommandAction runs a command line as an action: exit 0 is success.
-func CommandAction(line string) Action {
+func CommandAction(prefix, line string, opts run.ProcessOptions) Action {
 	return func(ctx context.Context) (string, error) {
-		code, out, err := runLine(ctx, line)
-		first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+		cmd := run.Prepare(prefix, line, nil)
+		out, err := run.RunProcess(ctx, cmd, opts)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("running %s: %w", cmd.Line, err)
 		}
-		if code != 0 {
-			return "", fmt.Errorf("%s exited with code %d: %s", line, code, first)
+		text := strings.TrimSpace(string(out.Stdout))
+		if text == "" {
+			text = strings.TrimSpace(string(out.Stderr))
+		}
+		first, _, _ := strings.Cut(text, "\n")
+		switch {
+		case out.TimedOut:
+			return "", fmt.Errorf("%s timed out (process group killed): %w", cmd.Line, ctx.Err())
+		case out.Signaled:
+			return "", fmt.Errorf("%s was killed by a signal", cmd.Line)
+		case out.ExitCode != 0:
+			return "", fmt.Errorf("%s exited with code %d: %s", cmd.Line, out.ExitCode, first)
 		}
 		if first == "" {
 			first = "exit 0"
@@ -120,18 +77,19 @@ func CommandAction(line string) Action {
 
 // SystemdAction restarts a unit with systemctl, where systemd runs (the
 // test sd_booted(3) uses: /run/systemd/system exists).
-func SystemdAction(unit string) Action {
+func SystemdAction(unit string, opts run.ProcessOptions) Action {
 	return func(ctx context.Context) (string, error) {
 		if _, err := os.Stat("/run/systemd/system"); err != nil {
 			return "", fmt.Errorf("systemctl restart %s: systemd is not running on this host", unit)
 		}
 		start := time.Now()
-		code, out, err := runLine(ctx, "systemctl restart "+unit)
+		out, err := run.RunProcess(ctx, run.Command{Line: "systemctl restart " + unit, Argv: []string{"systemctl", "restart", unit}}, opts)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("systemctl restart %s: %w", unit, err)
 		}
-		if code != 0 {
-			return "", fmt.Errorf("systemctl restart %s exited with code %d: %s", unit, code, strings.TrimSpace(out))
+		if out.TimedOut || out.ExitCode != 0 {
+			return "", fmt.Errorf("systemctl restart %s failed (exit %d, timed out %v): %s", unit, out.ExitCode, out.TimedOut,
+				strings.TrimSpace(string(out.Stderr)+" "+string(out.Stdout)))
 		}
 		return fmt.Sprintf("restarted unit in %s", time.Since(start).Round(time.Millisecond)), nil
 	}
