@@ -138,17 +138,12 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			stateDir = loaded.StateDir
 		}
 	}
-	if err := os.MkdirAll(stateDir, 0o750); err != nil {
-		return fail("creating state directory: %v", err)
-	}
-	audit, closeAudit, err := OpenAudit(auditPath, stateDir)
-	if err != nil {
-		return fail("%v", err)
-	}
-	defer closeAudit()
-	h := &Healer{StateDir: stateDir, Audit: audit}
-
 	if reset != "" {
+		h, closeAudit, err := openHealer(stateDir, auditPath)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer closeAudit()
 		found, err := h.Reset(ctx, reset)
 		switch {
 		case err != nil:
@@ -162,8 +157,6 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 
 	var rules []Rule
-	binding := Binding{Runner: loaded.Runner}
-	binding.Runner.Commands = loaded.Commands
 	if containerName != "" {
 		one.Name = name
 		if one.Name == "" {
@@ -179,36 +172,27 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if configFile == "" {
 			return fail("no rules: give -c FILE or --container NAME")
 		}
+		var err error
 		rules, err = ParseRules(loaded.Entries, loaded.Commands)
 		if err != nil {
 			return fail("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
-	if needsEngine(rules) {
-		eng, err := ConnectEngine(dockerHost)
-		if err != nil {
-			return fail("%v", err)
-		}
-		defer eng.Close()
-		binding.Engine = eng
+	loaded.StateDir = stateDir
+	h, ptrs, closeAll, err := prepare(loaded, rules, auditPath, dockerHost, dryRun)
+	if err != nil {
+		return fail("%v", err)
 	}
-	for i := range rules {
-		if err := binding.Bind(&rules[i]); err != nil {
-			return fail("%v", err)
-		}
-	}
-	for i := range rules {
-		rules[i].DryRun = rules[i].DryRun || dryRun
+	defer closeAll()
+	rules = rules[:0]
+	for _, r := range ptrs {
+		rules = append(rules, *r)
 	}
 
 	if status {
 		res := h.Status(rules)
 		io.WriteString(stdout, res.Render("HEAL"))
 		return int(res.Status)
-	}
-	ptrs := make([]*Rule, len(rules))
-	for i := range rules {
-		ptrs[i] = &rules[i]
 	}
 	switch {
 	case act != "":
@@ -240,4 +224,58 @@ func needsEngine(rules []Rule) bool {
 		}
 	}
 	return false
+}
+
+// openHealer creates the state directory and opens the audit log.
+func openHealer(stateDir, auditPath string) (*Healer, func(), error) {
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return nil, nil, fmt.Errorf("creating state directory: %w", err)
+	}
+	audit, closeAudit, err := OpenAudit(auditPath, stateDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Healer{StateDir: stateDir, Audit: audit}, closeAudit, nil
+}
+
+// prepare opens the healer over loaded.StateDir (default DefaultStateDir)
+// and binds the rules: a docker client when a rule needs one, commands
+// through loaded.Runner.
+func prepare(loaded Loaded, rules []Rule, auditPath, dockerHost string, dryRun bool) (*Healer, []*Rule, func(), error) {
+	stateDir := loaded.StateDir
+	if stateDir == "" {
+		stateDir = DefaultStateDir
+	}
+	h, closeAudit, err := openHealer(stateDir, auditPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closers := []func(){closeAudit}
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	binding := Binding{Runner: loaded.Runner}
+	binding.Runner.Commands = loaded.Commands
+	if needsEngine(rules) {
+		eng, err := ConnectEngine(dockerHost)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		closers = append(closers, func() { eng.Close() })
+		binding.Engine = eng
+	}
+	ptrs := make([]*Rule, len(rules))
+	for i := range rules {
+		r := rules[i]
+		if err := binding.Bind(&r); err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		r.DryRun = r.DryRun || dryRun
+		ptrs[i] = &r
+	}
+	return h, ptrs, closeAll, nil
 }

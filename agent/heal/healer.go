@@ -102,6 +102,12 @@ func (h *Healer) Step(ctx context.Context, r *Rule, mode Mode) Outcome {
 	s := step{h: h, r: r, rs: rs, mode: mode, out: &out,
 		save: func() error { return saveState(h.StateDir, st) }}
 	s.run(ctx)
+	if s.abandoned {
+		// Stopped mid-step (SIGTERM, a reload): a probe cut short says
+		// nothing about the service, so nothing of this step is kept.
+		out.Status, out.Summary = plugin.Unknown, "stopped before the step finished: "+ctx.Err().Error()
+		return out
+	}
 	if err := saveState(h.StateDir, st); err != nil {
 		out.Status = plugin.Worst(out.Status, plugin.Unknown)
 		out.Details = append(out.Details, err.Error())
@@ -115,7 +121,8 @@ type step struct {
 	rs   *RuleState
 	mode Mode
 	out  *Outcome
-	save func() error // write-ahead save before an action; set by run
+	save      func() error // write-ahead save before an action
+	abandoned bool         // ctx ended during the step: keep nothing
 }
 
 func (s *step) run(ctx context.Context) {
@@ -127,6 +134,10 @@ func (s *step) run(ctx context.Context) {
 		lift := rs.GaveUpAt.Add(r.Window)
 		if now.Before(lift) {
 			s.probe(ctx, now)
+			if ctx.Err() != nil {
+				s.abandoned = true
+				return
+			}
 			out.Status = plugin.Critical
 			out.Summary = s.gaveUpMessage()
 			out.Details = append(out.Details, fmt.Sprintf("gave up at %s; acting again from %s or after `vigil-agent heal --reset %s`",
@@ -152,6 +163,10 @@ func (s *step) run(ctx context.Context) {
 	}
 
 	res := s.probe(ctx, now)
+	if ctx.Err() != nil {
+		s.abandoned = true
+		return
+	}
 	failed := r.fails(res.Status)
 
 	if rs.Recheck {

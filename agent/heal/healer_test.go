@@ -439,3 +439,23 @@ func TestCheckHealStates(t *testing.T) {
 		t.Fatalf("after the window: %s", st.Render("HEAL"))
 	}
 }
+
+// TestStepCancelledKeepsNothing: a step whose context ends during the
+// probe (the daemon stopping) neither counts an attempt nor records the
+// cut-short probe.
+func TestStepCancelledKeepsNothing(t *testing.T) {
+	f := newFixture(t, func(r *Rule) { r.Attempts = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	f.rule.Probe = func(context.Context) plugin.Result {
+		cancel()
+		return plugin.Unknownf("inspecting container: context canceled")
+	}
+	out := f.healer().Step(ctx, f.rule, Scheduled)
+	if out.Status != plugin.Unknown || f.acts.Load() != 0 {
+		t.Fatalf("%v %q, %d actions", out.Status, out.Summary, f.acts.Load())
+	}
+	st, _, _ := loadState(f.dir)
+	if rs := st.Rules["model_api"]; rs != nil && (rs.Attempts != 0 || rs.LastOutput != "") {
+		t.Fatalf("cancelled step was recorded: %+v", rs)
+	}
+}
