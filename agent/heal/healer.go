@@ -116,11 +116,11 @@ func (h *Healer) Step(ctx context.Context, r *Rule, mode Mode) Outcome {
 }
 
 type step struct {
-	h    *Healer
-	r    *Rule
-	rs   *RuleState
-	mode Mode
-	out  *Outcome
+	h         *Healer
+	r         *Rule
+	rs        *RuleState
+	mode      Mode
+	out       *Outcome
 	save      func() error // write-ahead save before an action
 	abandoned bool         // ctx ended during the step: keep nothing
 }
