@@ -29,7 +29,7 @@ import (
 type Server struct {
 	file      string
 	log       *slog.Logger
-	plaintext bool // serve -n: no TLS whatever the file says
+	opts      Options
 
 	st       atomic.Pointer[state]
 	slots    chan struct{}
@@ -40,13 +40,14 @@ type Server struct {
 
 // Options are the command-line choices that override the file.
 type Options struct {
-	Plaintext bool // -n
+	Plaintext bool   // -n: no TLS whatever the file says
+	TLSDir    string // --tls-dir: overrides vigil_tls_dir
 }
 
 // New builds a server from a loaded configuration; file is re-read on
 // Reload.
 func New(file string, c *config.Config, log *slog.Logger, opts Options) (*Server, error) {
-	s := &Server{file: file, log: log, plaintext: opts.Plaintext}
+	s := &Server{file: file, log: log, opts: opts}
 	s.slots = make(chan struct{}, c.MaxConcurrentChecks)
 	st, err := s.build(c)
 	if err != nil {
@@ -57,8 +58,11 @@ func New(file string, c *config.Config, log *slog.Logger, opts Options) (*Server
 }
 
 func (s *Server) build(c *config.Config) (*state, error) {
-	if s.plaintext {
+	if s.opts.Plaintext {
 		c.SSLEnabled = false
+	}
+	if s.opts.TLSDir != "" {
+		c.TLSDir = s.opts.TLSDir
 	}
 	st, notes, err := buildState(c, s.log, s.slots)
 	if err != nil {

@@ -30,9 +30,6 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil-agent: %s has errors:\n%s\n", *file, indent(err.Error()))
 		return 2
 	}
-	if *tlsDir != "" {
-		c.TLSDir = *tlsDir
-	}
 	log, closer, err := serve.NewLogger(c, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "vigil-agent: %v\n", err)
@@ -40,7 +37,7 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 	}
 	defer closer.Close()
 	log.Info("starting", "version", plugin.Version, "config", *file, "pid", os.Getpid())
-	srv, err := serve.New(*file, c, log, serve.Options{Plaintext: *plaintext})
+	srv, err := serve.New(*file, c, log, serve.Options{Plaintext: *plaintext, TLSDir: *tlsDir})
 	if err != nil {
 		log.Error("cannot serve", "err", err)
 		return 2
