@@ -27,9 +27,9 @@ import (
 
 // Server serves one nrpe.cfg.
 type Server struct {
-	file      string
-	log       *slog.Logger
-	opts      Options
+	file string
+	log  *slog.Logger
+	opts Options
 
 	st       atomic.Pointer[state]
 	slots    chan struct{}

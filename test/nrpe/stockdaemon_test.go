@@ -94,4 +94,3 @@ func TestVigilClientCertToStockDaemon(t *testing.T) {
 		t.Errorf("without client certificate: rc %d %q", code, out)
 	}
 }
-
