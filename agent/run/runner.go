@@ -81,6 +81,7 @@ func (r *Runner) Handle(ctx context.Context, text string) (Reply, error) {
 	}
 
 	if newPlugin, args, ok := r.inProcess(cmd); ok {
+		log.Debug("running in-process", "argv", cmd.Argv)
 		return r.runInProcess(ctx, log, newPlugin, args), nil
 	}
 	if strings.HasPrefix(cmd.Program(), InProcessMarker) {
