@@ -45,6 +45,9 @@ type Runner struct {
 	Log       *slog.Logger
 	// VersionText answers _NRPE_CHECK.
 	VersionText string
+	// Slots bounds how many checks run at once (max_concurrent_checks);
+	// shared across reloads. nil: no bound.
+	Slots chan struct{}
 	// Lookup finds in-process plugins; nil means plugins/registry.
 	Lookup func(program string) (func() *plugin.Plugin, bool)
 }
@@ -67,8 +70,18 @@ func (r *Runner) Handle(ctx context.Context, text string) (Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 	log := r.logger().With("command", req.Command)
+	if r.Slots != nil {
+		select {
+		case r.Slots <- struct{}{}:
+			defer func() { <-r.Slots }()
+		case <-ctx.Done():
+			log.Warn("no free check slot before command_timeout (max_concurrent_checks)")
+			return Reply{Code: 3, Output: fmt.Sprintf(msgTimedOut, int(r.Timeout/time.Second))}, nil
+		}
+	}
 
 	if newPlugin, args, ok := r.inProcess(cmd); ok {
+		log.Debug("running in-process", "argv", cmd.Argv)
 		return r.runInProcess(ctx, log, newPlugin, args), nil
 	}
 	if strings.HasPrefix(cmd.Program(), InProcessMarker) {
