@@ -178,22 +178,19 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fail("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
+	if status {
+		// Read only: no lock, no audit log, no engine; the NRPE user
+		// (nrpe_user) that runs it may read the state and nothing more.
+		res := (&Healer{StateDir: stateDir}).Status(rules)
+		io.WriteString(stdout, res.Render("HEAL"))
+		return int(res.Status)
+	}
 	loaded.StateDir = stateDir
 	h, ptrs, closeAll, err := prepare(loaded, rules, auditPath, dockerHost, dryRun)
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer closeAll()
-	rules = rules[:0]
-	for _, r := range ptrs {
-		rules = append(rules, *r)
-	}
-
-	if status {
-		res := h.Status(rules)
-		io.WriteString(stdout, res.Render("HEAL"))
-		return int(res.Status)
-	}
 	switch {
 	case act != "":
 		for _, r := range ptrs {
@@ -228,7 +225,10 @@ func needsEngine(rules []Rule) bool {
 
 // openHealer creates the state directory and opens the audit log.
 func openHealer(stateDir, auditPath string) (*Healer, func(), error) {
-	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+	// Readable by all: check_heal runs as the NRPE user (nrpe_user),
+	// which reads state.json; nothing in it is secret beyond what the
+	// monitoring server already sees.
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("creating state directory: %w", err)
 	}
 	audit, closeAudit, err := OpenAudit(auditPath, stateDir)

@@ -136,6 +136,11 @@ func saveState(dir string, st *State) error {
 		return fmt.Errorf("writing state: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	// CreateTemp makes it 0600; check_heal reads it as the NRPE user.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing state: %w", err)
+	}
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing state: %w", err)

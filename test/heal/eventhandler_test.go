@@ -40,7 +40,7 @@ func TestEventHandlerThroughStockNRPE(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	os.Mkdir(state, 0o777)
 	os.Chmod(state, 0o777)
-	bin := filepath.Join(dir, "vigil-heal")
+	bin := filepath.Join(dir, "vigil-agent")
 	copyFile(t, testenv.Build(t, healerPkg), bin, 0o755)
 	flag := filepath.Join(state, "flag") // nagios may write there
 	write(t, filepath.Join(dir, "check_flag.sh"), 0o755, fmt.Sprintf("#!/bin/sh\nif [ -f %s ]; then echo 'FLAG OK - present'; exit 0; fi\necho 'FLAG CRITICAL - %s is missing'; exit 2\n", flag, flag))
@@ -58,8 +58,8 @@ nrpe_user=nagios
 nrpe_group=nagios
 dont_blame_nrpe=0
 command_timeout=30
-command[heal_flag]=%s --act flag -c %s --state-dir %s
-command[check_heal]=%s --status -c %s --state-dir %s
+command[heal_flag]=%s heal --act flag -c %s --state-dir %s
+command[check_heal]=%s heal --status -c %s --state-dir %s
 `, port, bin, healCfg, state, bin, healCfg, state))
 	nrpe := exec.Command(nrpeBin, "-c", nrpeCfg, "-n", "-f")
 	var nrpeOut bytes.Buffer

@@ -2,10 +2,15 @@ package heal_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-monitoring/vigil/test/testenv"
 )
 
 // TestUnhealthyRestartedByDaemon: the payload's health endpoint turns 503
@@ -182,32 +187,65 @@ func TestCronThirdFailure(t *testing.T) {
 	}
 }
 
-// TestCronAndDaemonOneRestart: with the container stopped, a daemon and a
+// TestCronAndDaemonOneRestart: with the container stopped, the daemon
+// inside `vigil-agent serve` (a watch[...] rule in its nrpe.cfg) and a
 // burst of concurrent cron runs (attempts 1 each) race for the failure;
-// the lock lets exactly one of them restart it.
+// the lock lets exactly one of them restart it. check_heal through the
+// agent's own NRPE listener then reports that one restart.
 func TestCronAndDaemonOneRestart(t *testing.T) {
 	e := newEnv(t)
+	testenv.Require(t, os.Geteuid() == 0, "root (vigil-agent serve as root runs checks as nrpe_user)")
+	// The agent runs its checks as nagios, so check_heal's binary, config
+	// and state must be readable by it: t.TempDir() sits in a 0700 parent.
+	dir, err := os.MkdirTemp("", "vigil-heal-serve-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "vigil-agent")
+	copyFile(t, e.bin, bin, 0o755)
+	e.bin, e.stateDir = bin, filepath.Join(dir, "state")
+	port := testenv.FreePort(t)
+	cfg := filepath.Join(dir, "nrpe.cfg")
+	write(t, cfg, 0o644, fmt.Sprintf(`server_address=127.0.0.1
+server_port=%d
+allowed_hosts=127.0.0.1
+nrpe_user=nagios
+nrpe_group=nagios
+vigil_heal_state_dir=%s
+command[check_heal]=%s heal --status -c %s
+watch[api]=check=container:%s interval=100ms attempts=1 grace=1s
+`, port, e.stateDir, e.bin, cfg, e.name))
 	e.stop()
 	stopped := time.Now()
-	d := e.startDaemon("--container", e.name, "--interval", "100ms", "--attempts", "1", "--grace", "1s")
+	d := e.startProcess("serve", "-c", cfg, "-n")
 	e.dumpOnFailure(d)
 	done := make(chan string, 6)
 	for i := 0; i < 6; i++ {
 		go func() {
-			out, code := e.heal("--once", "--container", e.name, "--attempts", "1", "--grace", "1s")
+			out, code := e.heal("--once", "-c", cfg)
 			done <- fmt.Sprintf("exit %d: %s", code, out)
 		}()
 	}
 	for i := 0; i < 6; i++ {
 		t.Log(<-done)
 	}
-	time.Sleep(1500 * time.Millisecond)
-	d.kill(syscall.SIGTERM)
+	waitFor(t, 10*time.Second, "the re-check", func() bool { return countEvents(e.audit(), "recheck", "recovered") == 1 })
+	time.Sleep(500 * time.Millisecond)
 	if n := e.starts(stopped); n != 1 {
 		t.Fatalf("daemon and cron together started the container %d times, want 1", n)
 	}
 	if a := countEvents(e.audit(), "action", ""); a != 1 {
 		t.Fatalf("%d action lines, want 1", a)
+	}
+	out, err := exec.Command(e.bin, "query", "-H", "127.0.0.1", "-p", fmt.Sprint(port), "-n", "-c", "check_heal").CombinedOutput()
+	if !strings.HasPrefix(string(out), "HEAL WARNING - api: 1 restart of "+e.name+" within 1h") || !strings.Contains(string(out), "| api_actions=1;;;0;5") {
+		t.Fatalf("check_heal through the agent (%v):\n%s", err, out)
+	}
+	d.kill(syscall.SIGTERM)
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("vigil-agent serve exited %d on SIGTERM", code)
 	}
 }
 

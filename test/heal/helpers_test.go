@@ -28,7 +28,7 @@ import (
 	"github.com/vigil-monitoring/vigil/test/testenv"
 )
 
-const healerPkg = "agent/cmd/vigil-heal-dev"
+const healerPkg = "agent/cmd/vigil-agent"
 
 // payloadImage builds the payload fixture as an image for this test (the
 // binary is built once), with a fast HEALTHCHECK: a probe every 200 ms,
@@ -153,7 +153,7 @@ func (e *env) heal(args ...string) (string, int) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.bin, append([]string{"--state-dir", e.stateDir}, args...)...)
+	cmd := exec.CommandContext(ctx, e.bin, append([]string{"heal", "--state-dir", e.stateDir}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -175,11 +175,17 @@ type daemon struct {
 	out *bytes.Buffer
 }
 
-// startDaemon starts the healer as a daemon; it is stopped (by PID) when
-// the test ends if the test has not stopped it.
+// startDaemon starts `vigil-agent heal --daemon`; it is stopped (by PID)
+// when the test ends if the test has not stopped it.
 func (e *env) startDaemon(args ...string) *daemon {
 	e.t.Helper()
-	cmd := exec.Command(e.bin, append([]string{"--daemon", "--state-dir", e.stateDir}, args...)...)
+	return e.startProcess(append([]string{"heal", "--daemon", "--state-dir", e.stateDir}, args...)...)
+}
+
+// startProcess starts vigil-agent with args as a long-running process.
+func (e *env) startProcess(args ...string) *daemon {
+	e.t.Helper()
+	cmd := exec.Command(e.bin, args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -4,6 +4,7 @@
 //	vigil-agent serve -c /etc/nagios/nrpe.cfg [-n]
 //	vigil-agent query -H host [-p port] [-c command [-a args...]] [-n] [-2|-3]
 //	vigil-agent check-config -c /etc/nagios/nrpe.cfg
+//	vigil-agent heal --once [-c FILE] | --once --container NAME | --act RULE | --status | --reset RULE
 //	vigil-agent version
 package main
 
@@ -27,6 +28,7 @@ var subcommands = map[string]subcommand{
 	"query":        {"query an NRPE daemon like check_nrpe", queryMain},
 	"check-config": {"check an nrpe.cfg and list every error with its line", checkConfigMain},
 	"version":      {"print the version", versionMain},
+	"heal":         {"restart-on-failure recovery: --once (cron), --act (event handler), --status, --reset", healMain},
 }
 
 func main() {

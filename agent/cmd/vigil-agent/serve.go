@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/vigil-monitoring/vigil/agent/config"
+	"github.com/vigil-monitoring/vigil/agent/heal"
 	"github.com/vigil-monitoring/vigil/agent/serve"
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
@@ -54,12 +55,17 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// The watch[...] recovery rules run beside the listener.
+	watch := &watcher{log: log}
+	watch.start(ctx, c)
+	defer watch.stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
 			log.Info("SIGHUP: reloading configuration")
 			srv.Reload()
+			watch.reload(ctx, *file)
 		}
 	}()
 	if err := srv.Serve(ctx); err != nil {
@@ -93,6 +99,18 @@ func checkConfigMain(args []string, stdout, stderr io.Writer) int {
 	names := make([]string, 0, len(c.Commands))
 	for n := range c.Commands {
 		names = append(names, n)
+	}
+	loaded := heal.FromAgentConfig(c)
+	rules, err := heal.ParseRules(loaded.Entries, loaded.Commands)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stdout, "error: %s\n", line)
+		}
+		return 1
+	}
+	if len(rules) > 0 {
+		fmt.Fprintf(stdout, "%s: OK, %d commands, %d watch rules\n", *file, len(names), len(rules))
+		return 0
 	}
 	fmt.Fprintf(stdout, "%s: OK, %d commands\n", *file, len(names))
 	return 0
