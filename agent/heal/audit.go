@@ -27,9 +27,10 @@ func OpenAudit(path, stateDir string) (*slog.Logger, func(), error) {
 	case "":
 		path = filepath.Join(stateDir, "audit.log")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o660)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening audit log: %w", err)
 	}
+	sharedWithGroup(f)
 	return auditLogger(f), func() { f.Close() }, nil
 }

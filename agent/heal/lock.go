@@ -22,10 +22,11 @@ const lockPoll = 20 * time.Millisecond
 // exclude each other as two processes do, and the kernel drops the lock
 // when its holder dies, even by SIGKILL.
 func lock(ctx context.Context, dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o660)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)
 	}
+	sharedWithGroup(f)
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -44,5 +45,15 @@ func lock(ctx context.Context, dir string) (unlock func(), err error) {
 			return nil, fmt.Errorf("waiting for the heal lock %s (another healer holds it): %w", f.Name(), ctx.Err())
 		case <-time.After(lockPoll):
 		}
+	}
+}
+
+// sharedWithGroup makes a file the healers share group-writable despite
+// the umask: the agent (root) and an event handler run by nrpe_user share
+// the state directory through its group (see docs/recovery.md). It fails
+// harmlessly on a file someone else owns.
+func sharedWithGroup(f *os.File) {
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o060 != 0o060 {
+		f.Chmod(st.Mode().Perm() | 0o060)
 	}
 }

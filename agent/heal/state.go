@@ -136,8 +136,9 @@ func saveState(dir string, st *State) error {
 		return fmt.Errorf("writing state: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	// CreateTemp makes it 0600; check_heal reads it as the NRPE user.
-	if err := tmp.Chmod(0o644); err != nil {
+	// CreateTemp makes it 0600; check_heal reads it as the NRPE user, and
+	// an event handler run as that user may replace it.
+	if err := tmp.Chmod(0o664); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing state: %w", err)
 	}
