@@ -211,6 +211,7 @@ func (s *Server) handle(st *state, c net.Conn) {
 	log := s.log.With("client", remote.String())
 	if !st.acl.Allowed(context.Background(), remote) {
 		log.Warn(fmt.Sprintf("Host %s is not allowed to talk to us!", remote))
+		resetAfterFirstBytes(c)
 		return
 	}
 	cfg := st.cfg
@@ -302,4 +303,17 @@ func readError(err error) string {
 		return "Error: client closed the connection before a whole request arrived"
 	}
 	return "Error: could not read request"
+}
+
+// resetAfterFirstBytes waits briefly for the client's first bytes, then
+// closes with a reset, as the stock daemon's refusal looks on the wire:
+// check_nrpe then reports "Connection reset by peer" instead of dying of
+// SIGPIPE on a half-closed socket.
+func resetAfterFirstBytes(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	var buf [2048]byte
+	c.Read(buf[:])
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
 }

@@ -33,8 +33,8 @@ func TestDebianConfigUnmodified(t *testing.T) {
 	}
 	patterns := map[string]string{
 		"check_load":         `^LOAD (OK|WARNING|CRITICAL) - scaled load average: [0-9.]+, [0-9.]+, [0-9.]+ - total load average: .*\|load1=`,
-		"check_total_procs":  `^PROCS (OK|WARNING|CRITICAL): [0-9]+ processes \| procs=[0-9]+;150;200;0;\n$`,
-		"check_zombie_procs": `^PROCS (OK|WARNING|CRITICAL): [0-9]+ processes with STATE = Z \| procs=[0-9]+;5;10;0;\n$`,
+		"check_total_procs":  `^PROCS (OK|WARNING|CRITICAL): [0-9]+ process(es)? \| procs=[0-9]+;150;200;0;\n$`,
+		"check_zombie_procs": `^PROCS (OK|WARNING|CRITICAL): [0-9]+ process(es)? with STATE = Z \| procs=[0-9]+;5;10;0;\n$`,
 		"check_hda1":         `^DISK CRITICAL - /dev/hda1 is not accessible: No such file or directory\n$`,
 	}
 	for cmd, pat := range patterns {
