@@ -14,12 +14,13 @@ import (
 )
 
 // TestUnhealthyRestartedByDaemon: the payload's health endpoint turns 503
-// after 3 s, its HEALTHCHECK marks it unhealthy; the daemon (interval
+// after 5 s, its HEALTHCHECK marks it unhealthy; the daemon (interval
 // 300 ms, attempts 2, grace 1 s) restarts it within interval × attempts +
 // grace of the engine's verdict, the re-check finds it recovered, the
 // audit log has one action line, and check_heal reports the restart.
 func TestUnhealthyRestartedByDaemon(t *testing.T) {
-	e := newEnv(t, "-unhealthy-after", "3s")
+	checkContainer := testenv.Build(t, "plugins/cmd/check_container") // before the clock starts
+	e := newEnv(t, "-unhealthy-after", "5s")
 	d := e.startDaemon("--container", e.name, "--interval", "300ms", "--attempts", "2", "--grace", "1s", "--backoff", "1m")
 	e.dumpOnFailure(d)
 
@@ -55,18 +56,26 @@ func TestUnhealthyRestartedByDaemon(t *testing.T) {
 	}
 	// Timing, from the engine's own record: from its "unhealthy" verdict
 	// to the re-check that found the container recovered, at most
-	// interval × attempts + grace, plus the restart itself and 500 ms of
-	// scheduling slack for this shared machine.
+	// interval × attempts + grace, plus the restart itself and 1 s of
+	// scheduling slack for a loaded 2-core machine.
 	unhealthy := e.eventTime(e.created, "health_status: unhealthy")
 	restart := e.eventTime(unhealthy, "restart")
 	took := recheck.Time.Sub(unhealthy)
-	limit := 2*300*time.Millisecond + time.Second + time.Duration(act.DurationMS)*time.Millisecond + 500*time.Millisecond
+	limit := 2*300*time.Millisecond + time.Second + time.Duration(act.DurationMS)*time.Millisecond + time.Second
 	if took > limit {
 		t.Errorf("recovered %s after the engine said unhealthy, want at most %s", took, limit)
 	}
 	t.Logf("recovery timing: engine unhealthy at %s; restart requested %s later, took %d ms (engine restart event +%s); re-check OK %s after unhealthy (limit %s)",
 		unhealthy.UTC().Format("15:04:05.000"), act.Time.Add(-time.Duration(act.DurationMS)*time.Millisecond).Sub(unhealthy).Round(time.Millisecond),
 		act.DurationMS, restart.Sub(unhealthy).Round(time.Millisecond), took.Round(time.Millisecond), limit)
+
+	// check_container, the check Nagios runs on this service, is OK again.
+	// (The payload turns unhealthy again 5 s after the restart.)
+	cc := exec.Command(checkContainer, "--name", e.name)
+	ccOut, err := cc.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(ccOut), "CONTAINER OK - ") {
+		t.Errorf("check_container after the recovery (%v):\n%s", err, ccOut)
+	}
 
 	// check_heal: WARNING, one restart within the window.
 	out, code := e.heal("--status", "--container", e.name)
