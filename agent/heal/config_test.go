@@ -92,3 +92,23 @@ watch[api]=check=command:check_api action=none
 		t.Fatal(err)
 	}
 }
+
+// FuzzParseRules: no rule line makes the parser panic, and whatever it
+// accepts validates.
+func FuzzParseRules(f *testing.F) {
+	for _, s := range []string{"check=container:x", "check=command:c action=none attempts=2", "check=container:x window=1h max_actions=0",
+		"check=container:x backoff=1e9 max_backoff=1", "fail_on=,, check=container:", "check=container:x dry_run=maybe interval=-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		rules, err := ParseRules([]Entry{{Name: "r", Value: value}}, map[string]string{"c": "true"})
+		if err != nil {
+			return
+		}
+		for i := range rules {
+			if verr := rules[i].Validate(); verr != nil {
+				t.Fatalf("%q accepted but invalid: %v", value, verr)
+			}
+		}
+	})
+}

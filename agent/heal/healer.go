@@ -130,6 +130,17 @@ func (s *step) run(ctx context.Context) {
 	now := s.h.now()
 	out.Next = now.Add(r.Interval)
 
+	// A record still "started" was written ahead by a healer that died
+	// during the action (the lock keeps anyone else from seeing it
+	// earlier). It counts, but nobody knows how it ended.
+	for i := range rs.Actions {
+		if rs.Actions[i].Result == resultStarted {
+			rs.Actions[i].Result = "outcome unknown: the healer stopped during the action"
+			out.Details = append(out.Details, fmt.Sprintf("%s at %s was interrupted (the healer stopped); it counts toward the limit",
+				r.describeAction(), stamp(rs.Actions[i].At)))
+		}
+	}
+
 	if !rs.GaveUpAt.IsZero() {
 		lift := rs.GaveUpAt.Add(r.Window)
 		if now.Before(lift) {
@@ -171,7 +182,10 @@ func (s *step) run(ctx context.Context) {
 
 	if rs.Recheck {
 		rs.Recheck, rs.GraceUntil = false, time.Time{}
-		last := rs.Actions[len(rs.Actions)-1]
+		last := ActionRecord{At: now}
+		if n := len(rs.Actions); n > 0 {
+			last = rs.Actions[n-1]
+		}
 		took := now.Sub(last.At).Round(time.Millisecond)
 		if !failed {
 			rs.Attempts = 0
@@ -263,7 +277,7 @@ func (s *step) act(ctx context.Context, now time.Time, why string, taken int) {
 	}
 	// Write ahead: the action is on record before it starts, so a healer
 	// killed during it still counts it after a restart.
-	rs.Actions = append(rs.Actions, ActionRecord{At: now, Result: "started"})
+	rs.Actions = append(rs.Actions, ActionRecord{At: now, Result: resultStarted})
 	rs.TotalActions++
 	if s.save != nil {
 		if err := s.save(); err != nil {
@@ -294,6 +308,9 @@ func (s *step) act(ctx context.Context, now time.Time, why string, taken int) {
 	out.Summary = fmt.Sprintf("%s: %s in %s (%s: %s); re-check after %s", r.describeAction(), result, dur.Round(time.Millisecond), why, rs.LastOutput, r.Grace)
 	out.Next = rs.GraceUntil
 }
+
+// resultStarted marks an action written ahead and not finished.
+const resultStarted = "started"
 
 // safeAct runs an action, turning a panic into an error: a broken action
 // must not take the daemon down.
