@@ -30,7 +30,7 @@ func (r *Report) Result() plugin.Result {
 func (r *Report) summary(worst plugin.Status) string {
 	var parts []string
 	for _, n := range r.Notes {
-		if n.Status == worst && n.Status != plugin.OK {
+		if n.Status == worst && (n.Status != plugin.OK || n.Kind == KindNoMatch) {
 			parts = append(parts, n.Text)
 		}
 	}
