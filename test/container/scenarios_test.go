@@ -1,8 +1,10 @@
 package container_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	containercheck "github.com/vigil-monitoring/vigil/plugins/container"
+	"github.com/vigil-monitoring/vigil/plugins/plugin"
 	"github.com/vigil-monitoring/vigil/test/dockertest"
 	"github.com/vigil-monitoring/vigil/test/testenv"
 )
@@ -215,6 +219,54 @@ func TestScenarios(t *testing.T) {
 		}
 		if !strings.Contains(res.out, "of 64MiB") {
 			t.Errorf("memory not measured against the 64 MiB limit: %s", res.out)
+		}
+	})
+
+	t.Run("library", func(t *testing.T) {
+		t.Parallel()
+		// The recovery agent calls Inspect in-process and acts on the
+		// verdicts: it needs the state, health and last probe per container.
+		sick := dockertest.Run(t, cli, name("lib-sick"), withHealth(payload(img, "-close-after", "500ms"), 300*time.Millisecond, 2), nil)
+		done := dockertest.Run(t, cli, name("lib-done"), payload(img, "-exit-after", "100ms", "-exit-code", "4"), nil)
+		waitFor(t, cli, sick, "unhealthy", 20*time.Second, healthIs("unhealthy"))
+		waitFor(t, cli, done, "exited", 20*time.Second, stateIs("exited"))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		opts := containercheck.Options{Names: []string{"vigil-test-lib-.*" + suffix}, NameRegex: true}
+		rep, err := containercheck.Inspect(ctx, cli, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Verdicts) != 2 {
+			t.Fatalf("%d verdicts, want 2", len(rep.Verdicts))
+		}
+		byID := map[string]containercheck.Verdict{}
+		for _, v := range rep.Verdicts {
+			byID[v.ID] = v
+		}
+		v := byID[sick]
+		if !v.Unhealthy() || v.Healthy() || v.Exited() || v.State != "running" || !v.Has(containercheck.KindUnhealthy) ||
+			v.Status != plugin.Critical || v.Name != name("lib-sick") || v.FailingStreak < 2 ||
+			v.LastProbe != "dial tcp 127.0.0.1:8080: connect: connection refused" {
+			t.Errorf("unhealthy verdict: %+v", v)
+		}
+		v = byID[done]
+		if !v.Exited() || v.ExitCode != 4 || v.Running || !v.Has(containercheck.KindExited) || v.Status != plugin.Critical {
+			t.Errorf("exited verdict: %+v", v)
+		}
+		if got := rep.Status(); got != plugin.Critical {
+			t.Errorf("report status %v, want CRITICAL", got)
+		}
+		// The in-process plugin keeps no state between runs: two runs with
+		// different flags give their own answers.
+		var out1, out2 bytes.Buffer
+		st1 := plugin.Run(ctx, containercheck.New(), []string{"--name", name("lib-done"), "--allow-state", "exited"}, &out1, io.Discard)
+		st2 := plugin.Run(ctx, containercheck.New(), []string{"--name", name("lib-nothing"), "--no-match", "warning"}, &out2, io.Discard)
+		if st1 != plugin.Critical || !strings.HasPrefix(out1.String(), "CONTAINER CRITICAL - 1 of 1 exited: "+name("lib-done")+" exited 4 |") {
+			t.Errorf("first in-process run: %v %q", st1, out1.String())
+		}
+		if st2 != plugin.Warning || !strings.HasPrefix(out2.String(), "CONTAINER WARNING - no container matches name="+name("lib-nothing")+" |") {
+			t.Errorf("second in-process run: %v %q", st2, out2.String())
 		}
 	})
 
