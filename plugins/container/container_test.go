@@ -126,7 +126,12 @@ func TestCountRestartsWindow(t *testing.T) {
 	created := now.Add(-time.Hour)
 	run := func(at time.Time, count int, started time.Time) int {
 		vs := []Verdict{{ID: "abc", Name: "c", RestartCount: count, StartedAt: started, Created: created}}
-		if err := countRestarts(context.Background(), opts, vs, at); err != nil {
+		st, err := openState(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		observeRestarts(st, opts, vs, at)
+		if err := st.close(at); err != nil {
 			t.Fatal(err)
 		}
 		return vs[0].Restarts

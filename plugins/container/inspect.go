@@ -42,18 +42,38 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 	}
 	rep.Notes = append(rep.Notes, notes...)
 
-	if opts.wantRestarts() {
-		plugin.SetStage(ctx, "counting restarts")
-		rep.Restarts = true
-		if err := countRestarts(ctx, opts, verdicts, time.Now()); err != nil {
-			rep.Notes = append(rep.Notes, Finding{Status: plugin.Unknown, Kind: KindError, Text: fmt.Sprintf("restarts not counted: %v", err)})
+	rep.Restarts = opts.wantRestarts()
+	rep.Stats = opts.wantStats()
+	var st *checkState
+	if opts.wantState() {
+		plugin.SetStage(ctx, "reading the state file")
+		st, err = openState(ctx, opts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if rep.Restarts {
+				rep.Notes = append(rep.Notes, Finding{Status: plugin.Unknown, Kind: KindError, Text: fmt.Sprintf("restarts not counted: %v", err)})
+			} else {
+				rep.Notes = append(rep.Notes, Finding{Status: plugin.OK, Kind: KindError, Text: fmt.Sprintf("CPU measured over 1s only: %v", err)})
+			}
+		} else {
+			observeRestarts(st, opts, verdicts, time.Now())
 		}
 	}
-	if opts.wantStats() {
+	if rep.Stats {
 		plugin.SetStage(ctx, "fetching stats")
-		rep.Stats = true
-		if err := fetchStats(ctx, cli, verdicts, opts.StatsConcurrency); err != nil {
+		err := fetchStats(ctx, cli, verdicts, opts, st, time.Now())
+		if err != nil {
+			if st != nil {
+				st.unlock()
+			}
 			return nil, err
+		}
+	}
+	if st != nil {
+		if err := st.close(time.Now()); err != nil {
+			rep.Notes = append(rep.Notes, Finding{Status: plugin.Unknown, Kind: KindError, Text: fmt.Sprintf("state not saved: %v", err)})
 		}
 	}
 	if opts.ImageStale {

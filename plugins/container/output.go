@@ -220,7 +220,7 @@ func facts(v *Verdict, r *Report) []string {
 	fs = append(fs, restarts)
 	if u := v.Usage; u != nil && u.Err == "" {
 		if u.CPUKnown && !v.Has(KindCPU) {
-			fs = append(fs, "cpu "+percent(u.CPUPercent))
+			fs = append(fs, cpuText(u))
 		}
 		if u.MemoryKnown && !v.Has(KindMemory) {
 			fs = append(fs, fmt.Sprintf("memory %s of %s", percent(u.MemoryPercent), formatBytes(u.MemoryLimit)))

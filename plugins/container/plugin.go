@@ -56,6 +56,7 @@ func bindFlags(fs *pflag.FlagSet, o *Options) {
 	plugin.RangeVarP(fs, &o.CPU.Critical, "cpu-critical", "", "range for CPU %")
 	plugin.RangeVarP(fs, &o.Memory.Warning, "memory-warning", "", "range for memory % of the container's limit (or of the host without one)")
 	plugin.RangeVarP(fs, &o.Memory.Critical, "memory-critical", "", "range for memory %")
+	fs.StringVar(&o.CPUSample, "cpu-sample", CPUSampleSinceLast, "CPU % over: since-last (the average since the previous check, from the state file; the engine's 1 s pair on the first run) or 1s (always the engine's pair, as docker stats; takes 1-2 s)")
 	fs.BoolVar(&o.Stats, "stats", false, "fetch CPU and memory for perfdata even without thresholds")
 	fs.IntVar(&o.StatsConcurrency, "stats-concurrency", DefaultStatsConcurrency, "at most this many stats requests at once")
 	fs.BoolVar(&o.ImageStale, "image-stale", false, "WARNING when a container's image tag now points to a different image")
