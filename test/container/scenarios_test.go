@@ -207,7 +207,7 @@ func TestScenarios(t *testing.T) {
 		t.Parallel()
 		n := name("cpu")
 		// A memory limit makes the memory percentage's base fixed: 64 MiB.
-		dockertest.Run(t, cli, n, payload(img, "-burn-cpu", "1"),
+		dockertest.Run(t, cli, n, payload(img, "-burn-cpu", "2"),
 			&container.HostConfig{Resources: container.Resources{Memory: 64 << 20}})
 		time.Sleep(time.Second)
 		state := t.TempDir()
