@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
@@ -29,7 +30,8 @@ type Usage struct {
 	MemoryPercent float64
 	MemoryKnown   bool
 	// Err says why nothing could be measured.
-	Err string
+	Err  string
+	gone bool // the container was removed before its stats were read
 }
 
 // cpuMaxAge is the oldest previous sample CPU% is averaged from; an older
@@ -69,9 +71,12 @@ func fetchStats(ctx context.Context, cli client.APIClient, verdicts []Verdict, o
 			}
 		}
 		u, sample, err := containerUsage(ctx, cli, v.ID, prev)
-		if err != nil {
+		switch {
+		case cerrdefs.IsNotFound(err):
+			u = Usage{Err: "removed while being checked", gone: true}
+		case err != nil:
 			u = Usage{Err: firstLine(err.Error())}
-		} else {
+		default:
 			sample.StartedAt = v.StartedAt
 			samples[k] = &sample
 		}
@@ -193,7 +198,7 @@ func usageFindings(v *Verdict, opts Options) []Finding {
 		return nil
 	}
 	if u.Err != "" {
-		if opts.CPU.Set() || opts.Memory.Set() {
+		if !u.gone && (opts.CPU.Set() || opts.Memory.Set()) {
 			return []Finding{{Status: plugin.Unknown, Kind: KindError, Text: "no stats: " + u.Err}}
 		}
 		return nil
