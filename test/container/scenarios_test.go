@@ -282,27 +282,31 @@ func TestScenarios(t *testing.T) {
 	t.Run("image-stale", func(t *testing.T) {
 		t.Parallel()
 		tag := "vigil-test-stale:" + strings.TrimPrefix(suffix, "-")
-		dockertest.BuildImage(t, cli, "test/fixtures/payload", tag)
-		n := name("stale")
-		id := dockertest.Run(t, cli, n, payload(tag), nil)
+		// Each build ends in its own LABEL step, so the two images are
+		// siblings in the build cache, not parent and child.
+		dockertest.BuildImage(t, cli, "test/fixtures/payload", tag, "LABEL vigil.build=1")
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		info, err := cli.ContainerInspect(ctx, id)
+		old, err := cli.ImageInspect(ctx, tag)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The rebuild below takes the tag: remove the old image by id once
+		// the container is gone (cleanups run last first).
+		removeImage(t, cli, old.ID)
+		n := name("stale")
+		dockertest.Run(t, cli, n, payload(tag), nil)
 		expect(t, runCheck(t, nil, "--name", n, "--image-stale"), 0,
 			"CONTAINER OK - vigil-test-stale running, up <t>, restarts 0 | containers=1;;;0 vigil-test-stale_restarts=0c vigil-test-stale_uptime=<t>;;;0",
 			"[OK] vigil-test-stale <id>: running, up <t>, restarts 0")
 		// A new build takes the tag; the container still runs the old id.
-		dockertest.BuildImage(t, cli, "test/fixtures/payload", tag, "LABEL vigil.rebuilt=yes")
-		removeImage(t, cli, info.Image)
+		dockertest.BuildImage(t, cli, "test/fixtures/payload", tag, "LABEL vigil.build=2")
 		res := runCheck(t, nil, "--name", n, "--image-stale")
 		expect(t, res, 1,
 			"CONTAINER WARNING - 1 of 1 running a stale image: vigil-test-stale image stale (vigil-test-stale:"+strings.TrimPrefix(suffix, "-")+" is now <id>, running <id>) | containers=1;;;0 vigil-test-stale_restarts=0c vigil-test-stale_uptime=<t>;;;0",
 			"[WARNING] vigil-test-stale <id>: image stale (vigil-test-stale:"+strings.TrimPrefix(suffix, "-")+" is now <id>, running <id>); running, up <t>, restarts 0")
-		if !strings.Contains(res.out, "running "+strings.TrimPrefix(info.Image, "sha256:")[:12]) {
-			t.Errorf("the running image id %s is not named: %s", info.Image, res.out)
+		if !strings.Contains(res.out, "running "+strings.TrimPrefix(old.ID, "sha256:")[:12]) {
+			t.Errorf("the running image id %s is not named: %s", old.ID, res.out)
 		}
 	})
 }
