@@ -67,6 +67,10 @@ type Options struct {
 	// StatsConcurrency bounds the concurrent stats requests.
 	StatsConcurrency int
 
+	// Perfdata is PerfdataAll (default, ""), PerfdataTotals or
+	// PerfdataNone.
+	Perfdata string
+
 	// ImageStale reports a container whose image tag now points to another
 	// image id (a deploy that was never rolled out) as a WARNING.
 	ImageStale bool
@@ -82,6 +86,15 @@ const DefaultStatsConcurrency = 64
 const (
 	CPUSampleSinceLast = "since-last"
 	CPUSampleOneSecond = "1s"
+)
+
+// Perfdata modes: per container and metric; totals over the selection
+// (for fleets whose per-container perfdata would pass Nagios' 8 KB output
+// limit); none.
+const (
+	PerfdataAll    = "all"
+	PerfdataTotals = "totals"
+	PerfdataNone   = "none"
 )
 
 // engineStates are the values of State.Status that --allow-state accepts.
@@ -111,6 +124,9 @@ func (o *Options) validate() error {
 	}
 	if o.CPUSample != "" && o.CPUSample != CPUSampleSinceLast && o.CPUSample != CPUSampleOneSecond {
 		return fmt.Errorf("--cpu-sample %q is not %s or %s", o.CPUSample, CPUSampleSinceLast, CPUSampleOneSecond)
+	}
+	if o.Perfdata != "" && o.Perfdata != PerfdataAll && o.Perfdata != PerfdataTotals && o.Perfdata != PerfdataNone {
+		return fmt.Errorf("--perfdata %q is not %s, %s or %s", o.Perfdata, PerfdataAll, PerfdataTotals, PerfdataNone)
 	}
 	if o.RestartWindow < 0 || o.MinUptime < 0 || o.StartGrace < 0 {
 		return fmt.Errorf("durations must not be negative")

@@ -93,6 +93,13 @@ func goldenReports() map[string]*Report {
 		CPU:    plugin.Thresholds{Warning: plugin.MustRange("50"), Critical: plugin.MustRange("150")},
 		Memory: plugin.Thresholds{Warning: plugin.MustRange("80"), Critical: plugin.MustRange("95")}}, []Verdict{hot, cool, stale}, nil}
 
+	reports["resources_totals"] = struct {
+		opts     Options
+		verdicts []Verdict
+		notes    []Finding
+	}{Options{Labels: []string{"app=llm"}, Perfdata: PerfdataTotals, RestartWindow: time.Hour,
+		CPU: plugin.Thresholds{Warning: plugin.MustRange("50"), Critical: plugin.MustRange("150")}}, []Verdict{copyVerdict(hot), copyVerdict(cool), copyVerdict(stale)}, nil}
+
 	starting := running("model-api", id1, 10*time.Minute)
 	starting.Health = "starting"
 	reports["starting_past_grace"] = struct {
@@ -129,6 +136,15 @@ func goldenReports() map[string]*Report {
 		out[name] = rep
 	}
 	return out
+}
+
+func copyVerdict(v Verdict) Verdict {
+	if v.Usage != nil {
+		u := *v.Usage
+		v.Usage = &u
+	}
+	v.Restarts = 1
+	return v
 }
 
 func TestRenderGolden(t *testing.T) {

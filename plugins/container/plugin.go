@@ -59,6 +59,7 @@ func bindFlags(fs *pflag.FlagSet, o *Options) {
 	fs.StringVar(&o.CPUSample, "cpu-sample", CPUSampleSinceLast, "CPU % over: since-last (the average since the previous check, from the state file; the engine's 1 s pair on the first run) or 1s (always the engine's pair, as docker stats; takes 1-2 s)")
 	fs.BoolVar(&o.Stats, "stats", false, "fetch CPU and memory for perfdata even without thresholds")
 	fs.IntVar(&o.StatsConcurrency, "stats-concurrency", DefaultStatsConcurrency, "at most this many stats requests at once")
+	fs.StringVar(&o.Perfdata, "perfdata", PerfdataAll, "all (per container and metric), totals (over the selection: for large fleets, as Nagios keeps 8 KB of output) or none")
 	fs.BoolVar(&o.ImageStale, "image-stale", false, "WARNING when a container's image tag now points to a different image")
 }
 
