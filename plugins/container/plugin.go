@@ -34,7 +34,10 @@ DOCKER_TLS_VERIFY) or --docker-host. Durations are seconds or Go durations (90, 
 	}
 }
 
+// bindFlags resets o to its defaults and binds the flags to it, so that a
+// Plugin run again (the agent keeps one) carries nothing from an earlier run.
 func bindFlags(fs *pflag.FlagSet, o *Options) {
+	*o = Options{NoMatch: plugin.Critical, StatsConcurrency: DefaultStatsConcurrency}
 	fs.StringVar(&o.DockerHost, "docker-host", "", "engine address, unix:///var/run/docker.sock or tcp://host:2376 (default $DOCKER_HOST)")
 	fs.StringArrayVar(&o.Names, "name", nil, "container name; repeatable")
 	fs.BoolVar(&o.NameRegex, "name-regex", false, "treat --name values as unanchored regular expressions")
@@ -49,7 +52,7 @@ func bindFlags(fs *pflag.FlagSet, o *Options) {
 	plugin.RangeVarP(fs, &o.Restarts.Warning, "restarts-warning", "", "range for restarts since the previous run, or within --restart-window")
 	plugin.RangeVarP(fs, &o.Restarts.Critical, "restarts-critical", "", "range for restarts, as --restarts-warning")
 	fs.Var(&durationValue{&o.RestartWindow}, "restart-window", "count restarts within this window instead of since the previous run")
-	fs.StringVar(&o.StateFile, "state-file", "", "file remembering restarts between runs (default: one per selection in --state-dir)")
+	fs.StringVar(&o.StateFile, "state-file", "", "file remembering restarts and CPU samples between runs (default: one per engine and selection in --state-dir)")
 	fs.StringVar(&o.StateDir, "state-dir", "", "directory for the state file (default /var/tmp/vigil-<uid>)")
 	fs.Var(&durationValue{&o.MinUptime}, "min-uptime", "a running container up for less than this is a WARNING (crash loops hidden by a restart policy)")
 	plugin.RangeVarP(fs, &o.CPU.Warning, "cpu-warning", "", "range for CPU %, 100 = one CPU (as docker stats)")
