@@ -33,8 +33,8 @@ func testPlugin() *Plugin {
 		Check: func(ctx context.Context, env Env) Result {
 			switch mode {
 			case "panic":
-				var m map[string]int
-				m["boom"]++
+				var items []int
+				_ = items[len(env.Args)+3]
 			case "hang":
 				SetStage(ctx, "waiting for the answer")
 				<-ctx.Done()
