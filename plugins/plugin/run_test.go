@@ -46,7 +46,7 @@ func testPlugin() *Plugin {
 				return Result{Status: OK, Summary: "too late"}
 			case "outside":
 				return Result{Status: Warning, Summary: "name a|b\nsecond line\r",
-					Details: []string{"  \\_ [WARNING] a|b", "line one\nline two | pipe", ""},
+					Details:  []string{"  \\_ [WARNING] a|b", "line one\nline two | pipe", ""},
 					Perfdata: []Perfdata{{Label: "a b", Value: 1}}}
 			}
 			v := 15.0
