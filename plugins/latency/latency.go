@@ -245,7 +245,9 @@ func parseStatistic(text string) (statistic, error) {
 	if rest, ok := strings.CutPrefix(text, "p"); ok {
 		v, err := strconv.ParseFloat(rest, 64)
 		if err == nil && v > 0 && v <= 100 && !strings.ContainsAny(rest, "eE") {
-			return statistic{text, v / 100}, nil
+			// Divided as an integer so p99.9 is exactly 0.999, not
+			// 99.9/100 = 0.9990000000000001.
+			return statistic{text, math.Round(v*1e10) / 1e12}, nil
 		}
 	}
 	return statistic{}, fmt.Errorf("--stat %q is not min, mean, max or pNN (p50, p95, p99.9)", text)
