@@ -194,15 +194,20 @@ func fetchFamilies(ctx context.Context, client *http.Client, headers http.Header
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, failf(failStatus, "HTTP %d: %s", resp.StatusCode, snippet(body))
 	}
-	format := expfmt.ResponseFormat(resp.Header)
+	return parseFamilies(io.LimitReader(resp.Body, maxScrape), resp.Header.Get("Content-Type"))
+}
+
+// parseFamilies decodes a metrics page by its Content-Type: OpenMetrics
+// 1.0, or the text format for text/plain, a missing type or anything else.
+func parseFamilies(r io.Reader, contentType string) (map[string]*dto.MetricFamily, error) {
+	format := expfmt.ResponseFormat(http.Header{"Content-Type": {contentType}})
 	if format.FormatType() == expfmt.TypeUnknown {
-		// Many servers send text/plain without a version, or nothing.
 		format = expfmt.NewFormat(expfmt.TypeTextPlain)
 	}
 	// UTF-8 validation accepts every name the servers use (TF Serving's
 	// leading colons included); the zero-value text parser would panic.
 	format = expfmt.Format(string(format) + "; escaping=allow-utf-8")
-	dec := expfmt.NewDecoder(io.LimitReader(resp.Body, maxScrape), format)
+	dec := expfmt.NewDecoder(r, format)
 	families := map[string]*dto.MetricFamily{}
 	for {
 		mf := &dto.MetricFamily{}
@@ -210,7 +215,7 @@ func fetchFamilies(ctx context.Context, client *http.Client, headers http.Header
 			if err == io.EOF {
 				break
 			}
-			return nil, fmt.Errorf("parsing metrics (%s): %w", resp.Header.Get("Content-Type"), err)
+			return nil, fmt.Errorf("parsing metrics (%s): %w", contentType, err)
 		}
 		families[mf.GetName()] = mf
 	}
