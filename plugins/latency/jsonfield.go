@@ -30,9 +30,9 @@ func parseFieldChecks(specs []string) ([]fieldCheck, error) {
 	return out, nil
 }
 
-// check looks the path up in a decoded answer. A string compares as its
-// text; anything else as its compact JSON ("[1,4]", "true", "0.5"), with
-// numbers compared by value so "1" matches 1.0.
+// check looks the path up in a decoded answer. A string value compares
+// with the text as given; anything else with the text read as JSON ("[1,4]",
+// "true", "0.5"), numbers by value so 1 matches 1.0.
 func (f fieldCheck) check(doc any) error {
 	v := doc
 	for i, key := range f.path {
@@ -56,21 +56,55 @@ func (f fieldCheck) check(doc any) error {
 	if !f.equal {
 		return nil
 	}
-	got := jsonText(v)
-	if got == f.want {
+	if s, ok := v.(string); ok && s == f.want {
 		return nil
 	}
-	if n, ok := v.(json.Number); ok {
-		a, errA := n.Float64()
-		b, errB := strconv.ParseFloat(strings.TrimSpace(f.want), 64)
-		if errA == nil && errB == nil && a == b {
-			return nil
-		}
+	if want, err := decodeJSON([]byte(f.want)); err == nil && jsonEqual(v, want) {
+		return nil
 	}
+	got := jsonText(v)
 	if len(got) > 80 {
 		got = got[:77] + "..."
 	}
 	return fmt.Errorf("field %s is %s, want %s", strings.Join(f.path, "."), got, f.want)
+}
+
+// jsonEqual compares decoded JSON values, numbers by value (1 = 1.0).
+func jsonEqual(a, b any) bool {
+	switch x := a.(type) {
+	case json.Number:
+		y, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		fx, errX := x.Float64()
+		fy, errY := y.Float64()
+		return errX == nil && errY == nil && fx == fy
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !jsonEqual(xv, yv) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
 }
 
 func jsonText(v any) string {
