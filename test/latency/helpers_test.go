@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,8 +30,16 @@ const (
 // ends.
 func startServer(t *testing.T, args ...string) string {
 	t.Helper()
+	url, _ := startServerOn(t, "127.0.0.1:0", args...)
+	return url
+}
+
+// startServerOn runs the fixture on listen and returns its base URL and a
+// function that stops it (also called when the test ends).
+func startServerOn(t *testing.T, listen string, args ...string) (string, func()) {
+	t.Helper()
 	bin := testenv.Build(t, serverPkg)
-	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"--listen", listen}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -39,15 +48,19 @@ func startServer(t *testing.T, args ...string) string {
 		t.Fatalf("starting modelserver: %v", err)
 	}
 	done := make(chan struct{})
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
+	t.Cleanup(stop)
 	go func() { cmd.Wait(); close(done) }()
 	addr := make(chan string, 1)
 	go func() {
@@ -59,11 +72,11 @@ func startServer(t *testing.T, args ...string) string {
 		if a == "" {
 			t.Fatal("modelserver exited before listening")
 		}
-		return "http://" + a
+		return "http://" + a, stop
 	case <-time.After(10 * time.Second):
 		t.Fatal("modelserver did not report its address within 10s")
 	}
-	return ""
+	return "", stop
 }
 
 // runCheck runs check_model_latency and returns its output and exit code.
