@@ -213,7 +213,16 @@ func (p *prober) checkReady(ctx context.Context, ev evaluation) (plugin.Result, 
 			Details: []string{"GET " + p.target.readyURL + ": " + snippet(body)},
 		}, false
 	}
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden:
+		// Not the model's fault: say so, or users chase a healthy model.
+		return plugin.Result{
+			Status:  plugin.Critical,
+			Summary: fmt.Sprintf("access denied checking that model %s is ready (HTTP %d): check --header/--token-file", p.target.model, resp.StatusCode),
+			Details: []string{"GET " + p.target.readyURL + ": " + snippet(body)},
+		}, false
+	default:
 		return notReady(fmt.Sprintf("HTTP %d", resp.StatusCode))
 	}
 	if p.target.kind == "v1" {
