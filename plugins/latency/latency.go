@@ -71,7 +71,6 @@ type Options struct {
 // DefaultOptions returns the flag defaults.
 func DefaultOptions() Options {
 	return Options{
-		Mode:           "probe",
 		Samples:        10,
 		Concurrency:    1,
 		ExpectJSON:     true,
@@ -92,11 +91,12 @@ func New() *plugin.Plugin {
 	return &plugin.Plugin{
 		Program: "check_model_latency",
 		Name:    "MODEL_LATENCY",
-		Description: `Checks how fast a model answers. Probe mode (default) sends --samples inference
-requests to -u and measures each until the whole response is read; scrape mode
-(--mode scrape) reads the server's Prometheus metrics at -u and computes a
-latency quantile over the window since the previous run, or over the server's
-lifetime on the first run. -w/-c are milliseconds and apply to --stat.`,
+		Description: `Checks how fast a model answers. Probe mode sends --samples inference requests
+to -u and measures each until the whole response is read. Scrape mode (--server
+or --metric) reads the server's Prometheus metrics at -u and computes a latency
+quantile over the window since the previous run, as histogram_quantile does, or
+over the server's lifetime on the first run. -w/-c are milliseconds and apply
+to --stat.`,
 		Examples: []string{
 			"check_model_latency -u http://127.0.0.1:8080 --v2-model iris --input input-0:FP32:1,4:5.1,3.5,1.4,0.2 --samples 20 -w 200 -c 500",
 			"check_model_latency -u http://127.0.0.1:8501 --v1-model half_plus_two --data '{\"instances\":[1.0,2.0]}'",
@@ -113,7 +113,7 @@ lifetime on the first run. -w/-c are milliseconds and apply to --stat.`,
 }
 
 func bindFlags(fs *pflag.FlagSet, o *Options) {
-	fs.StringVar(&o.Mode, "mode", o.Mode, "probe (send inference requests) or scrape (read Prometheus metrics)")
+	fs.StringVar(&o.Mode, "mode", o.Mode, "probe (send inference requests) or scrape (read Prometheus metrics); default scrape when --server or --metric is given, else probe")
 	fs.StringVarP(&o.URL, "url", "u", o.URL, "base URL of the model server (probe), full URL for a plain JSON probe, or the metrics URL (scrape)")
 
 	fs.IntVar(&o.Samples, "samples", o.Samples, "number of requests to send")
@@ -165,8 +165,15 @@ func Check(ctx context.Context, o Options, env plugin.Env) plugin.Result {
 	if err != nil {
 		return plugin.Unknownf("%v", err)
 	}
-	switch o.Mode {
-	case "probe", "":
+	mode := o.Mode
+	if mode == "" {
+		mode = "probe"
+		if o.Server != "" || o.Metric != "" {
+			mode = "scrape"
+		}
+	}
+	switch mode {
+	case "probe":
 		return probe(ctx, o, ev)
 	case "scrape":
 		return scrape(ctx, o, ev, time.Now())

@@ -480,7 +480,7 @@ func evaluateWindow(sel selection, kind, family string, cur snapshot, prev *snap
 	if win.resets > 0 {
 		res.Details = append(res.Details, fmt.Sprintf("counter reset in %d series since the previous run (server restarted?): their counts are taken from zero", win.resets))
 	}
-	res.Details = append(res.Details, fmt.Sprintf("%d series of %s selected by %s", len(cur.Series), family, sel.describe()))
+	res.Details = append(res.Details, fmt.Sprintf("%d series selected by %s", len(cur.Series), sel.describe()))
 
 	mean := math.NaN()
 	if win.count > 0 {
@@ -512,7 +512,12 @@ func evaluateWindow(sel selection, kind, family string, cur snapshot, prev *snap
 	}
 
 	res.Perfdata = windowPerfdata(sel, kind, value, mean, win.count, ev)
-	what := describeCounters(sel)
+	// The family name keeps the status line short; the selector is in the
+	// long output.
+	what := family
+	if sel.countMetric != "" {
+		what += " / " + sel.countMetric
+	}
 	if win.count == 0 {
 		res.Status = ev.noTraffic
 		res.Summary = fmt.Sprintf("no requests %s in %s", over, what)

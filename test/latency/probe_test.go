@@ -2,6 +2,8 @@ package latency
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 )
@@ -117,6 +119,15 @@ func TestProbePlainJSON(t *testing.T) {
 	if p := perfdata(t, out)["min"]; p < 3 {
 		t.Errorf("min %v ms, want >= 3 (the latency the request asked for)", p)
 	}
+	body := filepath.Join(t.TempDir(), "request.json")
+	if err := os.WriteFile(body, []byte(inferBody(2)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code = runCheck(t, "-u", url, "--v2-model", "simple", "--data-file", body, "--samples", "3", "--stat", "min", "-c", "2:")
+	if code != 0 {
+		t.Fatalf("--data-file: exit %d:\n%s", code, out)
+	}
+	wantLine(t, out, `^MODEL_LATENCY OK - min [0-9.]+ ms over 3 requests to model simple \(V2 infer\)$`)
 	out, code = runCheck(t, "-u", url+"/v2/health/ready", "--samples", "3")
 	if code != 0 {
 		t.Fatalf("GET probe: exit %d:\n%s", code, out)
