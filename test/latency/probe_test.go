@@ -9,9 +9,12 @@ import (
 )
 
 // TestProbePercentiles: the probe's percentiles lie within a stated
-// tolerance of the fixture's configured latency distribution. The
-// tolerances allow for sampling error and a loaded, shared test machine;
-// the probe's own overhead is measured separately (BenchmarkProbeOverhead).
+// tolerance of the fixture's configured latency distribution. Lower bounds
+// are tight (a request cannot be faster than the sleep it asks for, or than
+// the distribution allows); upper bounds allow sampling error and a loaded,
+// shared test machine, more for tail statistics, which a few slow
+// scheduler wake-ups move. The probe's own overhead is measured by
+// BenchmarkProbe.
 func TestProbePercentiles(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -28,21 +31,21 @@ func TestProbePercentiles(t *testing.T) {
 			stat   string
 			lo, hi float64
 		}{
-			{"min", 20, 25}, {"p50", 20, 25}, {"p95", 20, 30},
+			{"min", 20, 25}, {"p50", 20, 25}, {"p95", 20, 45},
 		}},
 		// Uniform 10..30 ms: p50 20, p90 28; ±3 ms sampling at n=200.
 		{"uniform 10-30ms", "uniform:10ms:30ms", 200, 8, []struct {
 			stat   string
 			lo, hi float64
 		}{
-			{"min", 10, 14}, {"p50", 17, 24}, {"p90", 25, 32}, {"max", 28, 40},
+			{"min", 10, 14}, {"p50", 17, 24}, {"p90", 25, 36},
 		}},
 		// Log-normal, median 20 ms, sigma 0.5: p50 20, p90 20·e^(0.5·1.2816) = 37.9.
 		{"lognormal 20ms 0.5", "lognormal:20ms:0.5", 300, 16, []struct {
 			stat   string
 			lo, hi float64
 		}{
-			{"p50", 17.5, 24}, {"p90", 32, 46},
+			{"p50", 17.5, 24}, {"p90", 32, 50},
 		}},
 	}
 	for _, tt := range tests {
