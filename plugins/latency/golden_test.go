@@ -34,6 +34,7 @@ func TestScrapeGolden(t *testing.T) {
 		{"torchserve_mean", Options{Server: "torchserve", Model: "resnet-18", URL: "http://127.0.0.1:8082"}, "", "torchserve.prom", "30", "50"},
 		{"torchserve_quantile_refused", Options{Server: "torchserve", Model: "resnet-18", URL: "http://127.0.0.1:8082", Stat: "p95"}, "", "torchserve.prom", "", ""},
 		{"triton_summary_p99", Options{Metric: "nv_inference_request_summary_us", MetricUnit: "us", Stat: "p99", URL: "http://127.0.0.1:8002"}, "", "triton_summary.prom", "20", "50"},
+		{"named_by_bucket_series", Options{Metric: ":tensorflow:serving:request_latency_bucket", MetricUnit: "us", URL: "http://127.0.0.1:8501"}, "", "tfserving.prom", "", ""},
 		{"missing_metric", Options{Metric: "request_predict_seconds", URL: "http://127.0.0.1:8080"}, "", "tfserving.prom", "", ""},
 		{"no_matching_series", Options{Server: "kserve", Model: "iris", URL: "http://127.0.0.1:8080", Metric: ":tensorflow:serving:request_latency"}, "", "tfserving.prom", "", ""},
 	}

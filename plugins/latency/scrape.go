@@ -68,9 +68,6 @@ func newSelection(o Options, ev evaluation) (selection, error) {
 	if sel.metric == "" {
 		return sel, fmt.Errorf("scrape mode needs --server or --metric")
 	}
-	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-		sel.metric = strings.TrimSuffix(sel.metric, suffix)
-	}
 	if unit == "" {
 		unit = "s"
 	}
@@ -223,11 +220,20 @@ func parseFamilies(r io.Reader, contentType string) (map[string]*dto.MetricFamil
 }
 
 // lookup finds a family by name, allowing for the _total suffix that
-// OpenMetrics puts on counters and the text format may not.
+// OpenMetrics puts on counters and the text format may not, and for a
+// histogram or summary named by one of its series (x_bucket, x_sum,
+// x_count) when no family has that exact name.
 func lookup(families map[string]*dto.MetricFamily, name string) *dto.MetricFamily {
 	for _, n := range []string{name, name + "_total", strings.TrimSuffix(name, "_total")} {
 		if mf, ok := families[n]; ok {
 			return mf
+		}
+	}
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if mf, ok := families[base]; ok {
+				return mf
+			}
 		}
 	}
 	return nil
@@ -472,9 +478,9 @@ func scrape(ctx context.Context, o Options, ev evaluation, now time.Time) plugin
 // lifetime when there is none) into the result.
 func evaluateWindow(sel selection, kind, family string, cur snapshot, prev *snapshot, ev evaluation) plugin.Result {
 	win := cur.since(prev)
-	over := fmt.Sprintf("over the last %s", formatWindow(cur.Time.Sub(prev0(prev, cur).Time)))
-	if prev == nil {
-		over = "over the server's lifetime (first run, no earlier state)"
+	over := "over the server's lifetime (first run, no earlier state)"
+	if prev != nil {
+		over = "over the last " + formatWindow(cur.Time.Sub(prev.Time))
 	}
 	var res plugin.Result
 	if win.resets > 0 {
@@ -533,13 +539,6 @@ func evaluateWindow(sel selection, kind, family string, cur snapshot, prev *snap
 		res.Summary = fmt.Sprintf("%s could not be computed from %s %s (%s requests)", sel.stat.name, what, over, plugin.FormatNumber(win.count))
 	}
 	return res
-}
-
-func prev0(prev *snapshot, cur snapshot) snapshot {
-	if prev == nil {
-		return cur
-	}
-	return *prev
 }
 
 func describeCounters(sel selection) string {
