@@ -65,3 +65,19 @@ func TestOpenMetricsAndText(t *testing.T) {
 		t.Errorf("triton request count %v, want 5", c)
 	}
 }
+
+// TestPluginRerun: one Plugin value run twice with different flags does not
+// carry the first run's options into the second.
+func TestPluginRerun(t *testing.T) {
+	p := New()
+	var out strings.Builder
+	plugin.Run(t.Context(), p, []string{"-u", "http://127.0.0.1:1", "--v2-model", "m", "--input", "x:FP32:1:1", "--samples", "0"}, &out, &out)
+	if !strings.Contains(out.String(), "--samples 0 is not between 1 and 100000") {
+		t.Fatalf("first run: %s", out.String())
+	}
+	out.Reset()
+	plugin.Run(t.Context(), p, []string{"--v2-model", "m"}, &out, &out)
+	if got := strings.TrimSpace(out.String()); got != "MODEL_LATENCY UNKNOWN - -u/--url is required" {
+		t.Errorf("second run kept the first run's -u: %s", got)
+	}
+}

@@ -105,7 +105,12 @@ to --stat.`,
 			"check_model_latency --mode scrape --server triton -u http://127.0.0.1:8002 --model resnet -w 50 -c 200",
 		},
 		Thresholds: true,
-		Flags:      func(fs *pflag.FlagSet) { bindFlags(fs, &opts) },
+		Flags: func(fs *pflag.FlagSet) {
+			// Defaults again on every parse, so a Plugin run twice never
+			// sees the previous run's flags.
+			opts = DefaultOptions()
+			bindFlags(fs, &opts)
+		},
 		Check: func(ctx context.Context, env plugin.Env) plugin.Result {
 			return Check(ctx, opts, env)
 		},
