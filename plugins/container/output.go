@@ -223,7 +223,7 @@ func facts(v *Verdict, r *Report) []string {
 			fs = append(fs, cpuText(u))
 		}
 		if u.MemoryKnown && !v.Has(KindMemory) {
-			fs = append(fs, fmt.Sprintf("memory %s of %s", percent(u.MemoryPercent), formatBytes(u.MemoryLimit)))
+			fs = append(fs, memoryText(u))
 		}
 	}
 	return fs

@@ -213,7 +213,7 @@ func usageFindings(v *Verdict, opts Options) []Finding {
 	}
 	if u.MemoryKnown {
 		if st := opts.Memory.Evaluate(u.MemoryPercent); st != plugin.OK {
-			fs = append(fs, Finding{Status: st, Kind: KindMemory, Text: fmt.Sprintf("memory %s of %s", percent(u.MemoryPercent), formatBytes(u.MemoryLimit))})
+			fs = append(fs, Finding{Status: st, Kind: KindMemory, Text: memoryText(u)})
 		}
 	}
 	return fs
@@ -247,4 +247,9 @@ func cpuText(u *Usage) string {
 		t += " (avg " + formatAge(u.CPUInterval) + ")"
 	}
 	return t
+}
+
+// memoryText is "memory 87.9% (900MiB of 1GiB)".
+func memoryText(u *Usage) string {
+	return fmt.Sprintf("memory %s (%s of %s)", percent(u.MemoryPercent), formatBytes(u.MemoryUsed), formatBytes(u.MemoryLimit))
 }

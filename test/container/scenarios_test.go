@@ -214,11 +214,11 @@ func TestScenarios(t *testing.T) {
 		res := runCheck(t, nil, "--name", n, "--cpu-warning", "10", "--cpu-critical", "400", "--memory-warning", "90", "--state-dir", state)
 		got := normalize(res.out)
 		want := "CONTAINER WARNING - 1 of 1 over the CPU threshold: vigil-test-cpu cpu <pct> | containers=1;;;0 vigil-test-cpu_restarts=0c vigil-test-cpu_uptime=<t>;;;0 vigil-test-cpu_cpu=<pct>;10;400;0;200 vigil-test-cpu_memory=<pct>;90;;0;100 vigil-test-cpu_memory_used=<size>;;;0;67108864\n" +
-			"[WARNING] vigil-test-cpu <id>: cpu <pct>; running, up <t>, restarts 0, memory <pct> of <size>\n"
+			"[WARNING] vigil-test-cpu <id>: cpu <pct>; running, up <t>, restarts 0, memory <pct> (<size> of <size>)\n"
 		if res.code != 1 || got != want {
 			t.Errorf("exit %d, want 1; output (normalised):\n%s\nwant:\n%s", res.code, got, want)
 		}
-		if !strings.Contains(res.out, "of 64MiB") {
+		if !strings.Contains(res.out, "of 64MiB)") {
 			t.Errorf("memory not measured against the 64 MiB limit: %s", res.out)
 		}
 		// The next run averages since this one, from the state file.
