@@ -172,7 +172,9 @@ func verdictFrom(info container.InspectResponse, now time.Time) Verdict {
 		v.Error = s.Error
 		v.StartedAt = parseTime(s.StartedAt)
 		v.FinishedAt = parseTime(s.FinishedAt)
-		if s.Running && !v.StartedAt.IsZero() {
+		// A restarting container is flagged Running by the engine, but
+		// no process is up: it has no uptime.
+		if (v.State == "running" || v.State == "paused") && !v.StartedAt.IsZero() {
 			v.Uptime = now.Sub(v.StartedAt)
 			if v.Uptime < 0 {
 				v.Uptime = 0
