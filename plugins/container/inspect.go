@@ -166,7 +166,8 @@ func verdictFrom(info container.InspectResponse, now time.Time) Verdict {
 	}
 	if s := info.State; s != nil {
 		v.State = string(s.Status)
-		v.Running = s.Running
+		// The engine flags a restarting container Running; no process is up.
+		v.Running = s.Running && !s.Restarting
 		v.ExitCode = s.ExitCode
 		v.OOMKilled = s.OOMKilled
 		v.Error = s.Error

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -333,14 +334,27 @@ func TestEngineErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { ln.Close() })
+		var (
+			mu    sync.Mutex
+			conns []net.Conn
+		)
+		t.Cleanup(func() {
+			ln.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range conns {
+				c.Close()
+			}
+		})
 		go func() {
 			for {
 				conn, err := ln.Accept()
 				if err != nil {
 					return
 				}
-				t.Cleanup(func() { conn.Close() })
+				mu.Lock()
+				conns = append(conns, conn)
+				mu.Unlock()
 			}
 		}()
 		res := runCheck(t, nil, "--all", "-t", "2", "--docker-host", "tcp://"+ln.Addr().String())
