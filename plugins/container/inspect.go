@@ -27,15 +27,17 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 	if opts.StatsConcurrency < 1 {
 		opts.StatsConcurrency = DefaultStatsConcurrency
 	}
-	rep := &Report{Selection: describeSelection(opts), Expect: opts.Expect, opts: opts}
+	rep := &Report{Selection: describeSelection(opts), Expect: opts.Expect, opts: opts,
+		engine: fmt.Sprintf("%s API %s", cli.DaemonHost(), cli.ClientVersion())}
+	defer rep.stage(ctx, "")
 
-	plugin.SetStage(ctx, "listing containers")
+	rep.stage(ctx, "listing containers")
 	list, err := selectContainers(ctx, cli, opts)
 	if err != nil {
 		return nil, engineError(ctx, cli.DaemonHost(), "listing containers", err)
 	}
 
-	plugin.SetStage(ctx, "inspecting containers")
+	rep.stage(ctx, "inspecting containers")
 	verdicts, notes, err := inspectAll(ctx, cli, list, opts.StatsConcurrency, time.Now())
 	if err != nil {
 		return nil, err
@@ -46,7 +48,7 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 	rep.Stats = opts.wantStats()
 	var st *checkState
 	if opts.wantState() {
-		plugin.SetStage(ctx, "reading the state file")
+		rep.stage(ctx, "reading the state file")
 		st, err = openState(ctx, opts)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -62,7 +64,7 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 		}
 	}
 	if rep.Stats {
-		plugin.SetStage(ctx, "fetching stats")
+		rep.stage(ctx, "fetching stats")
 		err := fetchStats(ctx, cli, verdicts, opts, st, time.Now())
 		if err != nil {
 			if st != nil {
@@ -77,7 +79,7 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 		}
 	}
 	if opts.ImageStale {
-		plugin.SetStage(ctx, "inspecting images")
+		rep.stage(ctx, "inspecting images")
 		if err := checkImages(ctx, cli, verdicts); err != nil {
 			return nil, err
 		}

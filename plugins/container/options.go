@@ -71,6 +71,10 @@ type Options struct {
 	// PerfdataNone.
 	Perfdata string
 
+	// Verbose (-v) adds a long-output line with the engine's address, the
+	// negotiated API version and how long each stage took.
+	Verbose int
+
 	// ImageStale reports a container whose image tag now points to another
 	// image id (a deploy that was never rolled out) as a WARNING.
 	ImageStale bool

@@ -186,6 +186,9 @@ func (r *Report) details() []string {
 	for _, n := range r.Notes {
 		lines = append(lines, fmt.Sprintf("[%s] %s", n.Status, n.Text))
 	}
+	if r.opts.Verbose > 0 && r.engine != "" {
+		lines = append(lines, fmt.Sprintf("engine %s; %s", r.engine, strings.Join(r.timings, ", ")))
+	}
 	return lines
 }
 

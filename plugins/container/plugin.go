@@ -30,7 +30,11 @@ DOCKER_TLS_VERIFY) or --docker-host. Durations are seconds or Go durations (90, 
 			"check_container --all --allow-state exited,created --image-stale",
 		},
 		Flags: func(fs *pflag.FlagSet) { bindFlags(fs, opts) },
-		Check: func(ctx context.Context, env plugin.Env) plugin.Result { return Check(ctx, *opts) },
+		Check: func(ctx context.Context, env plugin.Env) plugin.Result {
+			o := *opts
+			o.Verbose = env.Verbose
+			return Check(ctx, o)
+		},
 	}
 }
 

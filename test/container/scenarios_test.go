@@ -38,6 +38,13 @@ func TestScenarios(t *testing.T) {
 		expect(t, runCheck(t, nil, "--name", n), 0,
 			"CONTAINER OK - vigil-test-healthy running, healthy, up <t>, restarts 0 | containers=1;;;0 vigil-test-healthy_restarts=0c vigil-test-healthy_uptime=<t>;;;0",
 			"[OK] vigil-test-healthy <id>: running, healthy, up <t>, restarts 0")
+		// -v adds the engine, the negotiated API version and stage times.
+		res := runCheck(t, nil, "--name", n, "-v")
+		res.out = regexp.MustCompile(`\d+ms\b`).ReplaceAllString(res.out, "<ms>")
+		expect(t, res, 0,
+			"CONTAINER OK - vigil-test-healthy running, healthy, up <t>, restarts 0 | containers=1;;;0 vigil-test-healthy_restarts=0c vigil-test-healthy_uptime=<t>;;;0",
+			"[OK] vigil-test-healthy <id>: running, healthy, up <t>, restarts 0",
+			fmt.Sprintf("engine %s API %s; listing containers <ms>, inspecting containers <ms>", cli.DaemonHost(), cli.ClientVersion()))
 		// The same container selected by id prefix.
 		expect(t, runCheck(t, nil, "--id", id[:8]), 0,
 			"CONTAINER OK - vigil-test-healthy running, healthy, up <t>, restarts 0 | containers=1;;;0 vigil-test-healthy_restarts=0c vigil-test-healthy_uptime=<t>;;;0",
