@@ -38,8 +38,11 @@ type Usage struct {
 // one (a check that was paused for hours) would hide the present.
 const cpuMaxAge = 15 * time.Minute
 
-// cpuMinInterval is the shortest interval worth averaging over.
-const cpuMinInterval = time.Second
+// cpuMinInterval is the shortest interval worth averaging over. The
+// engine's collection rounds are a second apart, so a one-shot sample is
+// from a later round than the previous run's unless that round is still
+// going on.
+const cpuMinInterval = 500 * time.Millisecond
 
 // fetchStats asks the engine for every running container's stats, at most
 // limit at a time, and records each container's CPU counters in st.
@@ -65,7 +68,7 @@ func fetchStats(ctx context.Context, cli client.APIClient, verdicts []Verdict, o
 		var prev *cpuSample
 		if st != nil && opts.CPUSample != CPUSampleOneSecond {
 			if obs := st.Containers[v.ID]; obs != nil && obs.CPU != nil && obs.CPU.StartedAt.Equal(v.StartedAt) {
-				if age := now.Sub(obs.CPU.Read); age >= cpuMinInterval && age <= cpuMaxAge {
+				if now.Sub(obs.CPU.Read) <= cpuMaxAge {
 					prev = obs.CPU
 				}
 			}
@@ -108,12 +111,12 @@ func containerUsage(ctx context.Context, cli client.APIClient, id string, prev *
 			SystemUsage: prev.System,
 		}
 		u := usageFrom(s)
-		if u.CPUKnown && s.CPUStats.CPUUsage.TotalUsage >= prev.Total {
+		if u.CPUKnown && s.CPUStats.CPUUsage.TotalUsage >= prev.Total && s.Read.Sub(prev.Read) >= cpuMinInterval {
 			u.CPUInterval = s.Read.Sub(prev.Read)
 			return u, sampleOf(s), nil
 		}
-		// Counters went backwards (a restart the start time did not show):
-		// fall back to the engine's two samples.
+		// Counters went backwards (a restart the start time did not show),
+		// or the samples are too close: fall back to the engine's two.
 	}
 	s, err := readStats(ctx, cli, id, false)
 	if err != nil {
