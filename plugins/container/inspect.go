@@ -27,8 +27,7 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 	if opts.StatsConcurrency < 1 {
 		opts.StatsConcurrency = DefaultStatsConcurrency
 	}
-	rep := &Report{Selection: describeSelection(opts), Expect: opts.Expect, opts: opts,
-		engine: fmt.Sprintf("%s API %s", cli.DaemonHost(), cli.ClientVersion())}
+	rep := &Report{Selection: describeSelection(opts), Expect: opts.Expect, opts: opts}
 	defer rep.stage(ctx, "")
 
 	rep.stage(ctx, "listing containers")
@@ -36,6 +35,9 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 	if err != nil {
 		return nil, engineError(ctx, cli.DaemonHost(), "listing containers", err)
 	}
+	// After the first request, which negotiates the version if the
+	// caller's client has not yet.
+	rep.engine = fmt.Sprintf("%s API %s", cli.DaemonHost(), cli.ClientVersion())
 
 	rep.stage(ctx, "inspecting containers")
 	verdicts, notes, err := inspectAll(ctx, cli, list, opts.StatsConcurrency, time.Now())

@@ -70,6 +70,10 @@ func (r *Report) summary(worst plugin.Status) string {
 	if len(top) == 0 && len(r.Verdicts) > 0 {
 		parts = append(parts, r.okPhrase())
 	}
+	if len(parts) == 0 && len(r.Verdicts) == 0 {
+		// --expect 0 (or a range with 0) accepted the empty selection.
+		parts = append(parts, "no container matches "+r.Selection+", as expected")
+	}
 	return strings.Join(parts, "; ")
 }
 

@@ -125,6 +125,12 @@ func goldenReports() map[string]*Report {
 	}{Options{Names: []string{"nothing"}}, nil,
 		[]Finding{{Status: plugin.Critical, Kind: KindNoMatch, Text: "no container matches name=nothing"}}}
 
+	reports["none_expected"] = struct {
+		opts     Options
+		verdicts []Verdict
+		notes    []Finding
+	}{Options{Labels: []string{"job=nightly"}, Expect: &plugin.Range{Start: 0, End: 0}}, nil, nil}
+
 	out := map[string]*Report{}
 	for name, r := range reports {
 		for i := range r.verdicts {
