@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +19,17 @@ import (
 // the others are still judged.
 func TestRemovedBetweenListAndInspect(t *testing.T) {
 	cli := dockertest.Client(t)
-	img := dockertest.BuildImage(t, cli, "test/fixtures/payload", "vigil-test-payload-removed:latest")
-	label := "vigil.test=removed-race"
+	// Names unique to this process, so concurrent runs on one engine do not
+	// collide.
+	pid := strconv.Itoa(os.Getpid())
+	img := dockertest.BuildImage(t, cli, "test/fixtures/payload", "vigil-test-payload-removed:"+pid)
+	label := "vigil.test=removed-race-" + pid
 	cfg := func() *container.Config {
-		return &container.Config{Image: img, Labels: map[string]string{"vigil.test": "removed-race"}}
+		return &container.Config{Image: img, Labels: map[string]string{"vigil.test": "removed-race-" + pid}}
 	}
-	keep := dockertest.Run(t, cli, "vigil-test-removed-keep", cfg(), nil)
-	gone := dockertest.Run(t, cli, "vigil-test-removed-gone", cfg(), nil)
+	keepName, goneName := "vigil-test-removed-keep-"+pid, "vigil-test-removed-gone-"+pid
+	keep := dockertest.Run(t, cli, keepName, cfg(), nil)
+	gone := dockertest.Run(t, cli, goneName, cfg(), nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -44,7 +50,7 @@ func TestRemovedBetweenListAndInspect(t *testing.T) {
 	if len(verdicts) != 1 || verdicts[0].ID != keep || verdicts[0].State != "running" {
 		t.Errorf("verdicts = %+v, want only the kept, running container", verdicts)
 	}
-	want := "vigil-test-removed-gone (" + gone[:12] + ") was removed while being checked, skipped"
+	want := goneName + " (" + gone[:12] + ") was removed while being checked, skipped"
 	if len(notes) != 1 || notes[0].Status != plugin.OK || notes[0].Kind != KindRemoved || notes[0].Text != want {
 		t.Errorf("notes = %+v, want one OK note %q", notes, want)
 	}
@@ -53,7 +59,7 @@ func TestRemovedBetweenListAndInspect(t *testing.T) {
 		judge(&rep.Verdicts[i], opts, time.Now())
 	}
 	out := rep.Result().Render("CONTAINER")
-	if !strings.HasPrefix(out, "CONTAINER OK - vigil-test-removed-keep running, up ") || !strings.Contains(out, "\n[OK] "+want+"\n") {
+	if !strings.HasPrefix(out, "CONTAINER OK - "+keepName+" running, up ") || !strings.Contains(out, "\n[OK] "+want+"\n") {
 		t.Errorf("output:\n%s", out)
 	}
 }
