@@ -2,7 +2,6 @@ package kafkalag
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 // Check runs one check: it reads the groups' offsets, measures lag in
 // messages and seconds, compares with the previous runs and judges.
 func Check(ctx context.Context, o Options) plugin.Result {
+	ctx = context.WithValue(ctx, startKey{}, time.Now())
 	sel, err := o.validate()
 	if err != nil {
 		return plugin.Unknownf("%v", err)
@@ -40,8 +40,9 @@ func Check(ctx context.Context, o Options) plugin.Result {
 		return o.failure(ctx, err, log)
 	}
 	now := o.Now()
+	missing := 0
 	if !o.NoTimeLag {
-		measureSeconds(ctx, cl, snap, now)
+		missing = measureSeconds(ctx, cl, snap, now)
 	}
 
 	var notes []string
@@ -55,7 +56,7 @@ func Check(ctx context.Context, o Options) plugin.Result {
 			notes = append(notes, err.Error())
 		}
 	}
-	if ctx.Err() != nil && !o.NoTimeLag {
+	if ctx.Err() != nil && missing > 0 {
 		notes = append(notes, "lag in seconds incomplete: ran out of time while fetching records")
 	}
 	return judge(snap, &o, notes)
@@ -86,17 +87,21 @@ func (o *Options) failure(ctx context.Context, err error, log *connectLog) plugi
 	if !connected {
 		switch {
 		case connErr != nil && strings.Contains(connErr.Error(), "TLS handshake"):
-			return plugin.Unknownf("TLS handshake with %s failed: %v", addr, unwrapAll(connErr))
-		case dialed && o.SASLMechanism != "":
-			return plugin.Unknownf("SASL authentication as %q failed at %s: %v", o.SASLUser, addr, reason(connErr, err))
+			// A certificate problem is a configuration problem.
+			return plugin.Unknownf("%v", connErr)
+		case dialed && connErr != nil && o.SASLMechanism != "":
+			return plugin.Unknownf("SASL %s authentication as %q failed at %s: %v", strings.ToUpper(o.SASLMechanism), o.SASLUser, addr, connErr)
+		case dialed && connErr != nil:
+			return plugin.Unknownf("%s accepted the connection but the Kafka handshake failed: %v", addr, connErr)
 		case dialed:
-			return plugin.Unknownf("%s accepted the connection but the Kafka handshake failed: %v (TLS or SASL required?)", addr, reason(connErr, err))
+			// Accepted, then silence: a hung broker is as good as down.
+			return plugin.Result{Status: o.UnreachableState, Summary: fmt.Sprintf("no broker reachable (%s): connected but no answer within %s", brokers, timeoutOf(ctx))}
 		}
-		why := reason(connErr, err)
-		if errors.Is(err, context.DeadlineExceeded) && connErr == nil {
-			why = "no answer"
+		why := err.Error()
+		if connErr != nil {
+			why = connErr.Error()
 		}
-		return plugin.Result{Status: o.UnreachableState, Summary: fmt.Sprintf("no broker reachable (%s): %v", brokers, why)}
+		return plugin.Result{Status: o.UnreachableState, Summary: fmt.Sprintf("no broker reachable (%s): %s", brokers, why)}
 	}
 	if ctx.Err() != nil {
 		return plugin.Unknownf("timed out: %v", err)
@@ -104,25 +109,14 @@ func (o *Options) failure(ctx context.Context, err error, log *connectLog) plugi
 	return plugin.Unknownf("%v", err)
 }
 
-// reason prefers the connection error, which says why ("connection
-// refused"), over the request's ("context deadline exceeded").
-func reason(connErr, reqErr error) string {
-	if connErr != nil {
-		return unwrapAll(connErr).Error()
+// timeoutOf says how long the check had, from the context's deadline.
+func timeoutOf(ctx context.Context) string {
+	if v, ok := ctx.Value(startKey{}).(time.Time); ok {
+		if dl, ok := ctx.Deadline(); ok {
+			return dl.Sub(v).Round(100 * time.Millisecond).String()
+		}
 	}
-	return reqErr.Error()
+	return "the timeout"
 }
 
-func unwrapAll(err error) error {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err
-		}
-		// Keep the outermost error that still says something of its own.
-		if strings.Contains(err.Error(), ": ") && !strings.HasSuffix(err.Error(), next.Error()) {
-			return err
-		}
-		err = next
-	}
-}
+type startKey struct{}

@@ -91,7 +91,7 @@ func judgeGroup(gl *GroupLag, o *Options) *verdict {
 		v.add(plugin.Critical, "%d %s (minimum %d)", gl.Members, plural(gl.Members, "member"), o.MinMembers)
 	}
 	if gl.Members == 0 && gl.Total > 0 && !o.AllowEmpty {
-		v.add(plugin.Critical, "no active members with lag %d: consumer down", gl.Total)
+		v.add(plugin.Critical, "no active members (consumer down)")
 	}
 	var stopped, stalled, rewound []*PartitionLag
 	for _, tl := range gl.Topics {

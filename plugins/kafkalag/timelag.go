@@ -34,10 +34,10 @@ type recordKey struct {
 
 // measureSeconds sets the age of the oldest unconsumed record of every
 // lagging partition: now minus the timestamp of the record at the committed
-// offset. All partitions are read with one Fetch per leader broker (more only
+// offset, and returns how many it could not read. All partitions are read with one Fetch per leader broker (more only
 // when several groups sit at different offsets of one partition, or a batch is
 // larger than the per-partition budget).
-func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now time.Time) {
+func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now time.Time) int {
 	plugin.SetStage(ctx, "fetching records for lag in seconds")
 	want := map[recordKey]bool{}
 	for _, gl := range snap.groups {
@@ -50,6 +50,12 @@ func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now tim
 		}
 	}
 	stamps := fetchTimestamps(ctx, cl, snap.meta, want)
+	missing := 0
+	for k := range want {
+		if _, ok := stamps[k]; !ok {
+			missing++
+		}
+	}
 	for _, gl := range snap.groups {
 		for _, tl := range gl.Topics {
 			for _, pl := range tl.Partitions {
@@ -62,6 +68,7 @@ func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now tim
 		}
 		gl.sumSeconds()
 	}
+	return missing
 }
 
 // fetchTimestamps returns the timestamp of the first record at or after each
