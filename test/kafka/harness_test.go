@@ -110,6 +110,10 @@ func (c *cluster) producer(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 // group (which becomes Empty); otherwise it stays a member until the test
 // ends.
 func (c *cluster) consumeAndCommit(t testing.TB, group, topic string, upTo map[int32]int64, leave bool, opts ...kgo.Opt) *kgo.Client {
+	return c.consume(t, group, topic, upTo, true, leave, opts...)
+}
+
+func (c *cluster) consume(t testing.TB, group, topic string, upTo map[int32]int64, commit, leave bool, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(c.addrs...),
@@ -146,14 +150,21 @@ func (c *cluster) consumeAndCommit(t testing.TB, group, topic string, upTo map[i
 		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("consuming %s/%d: %v", topic, p, err) })
 		fs.EachRecord(func(r *kgo.Record) { seen[r.Partition] = max(seen[r.Partition], r.Offset+1) })
 	}
-	commit := map[string]map[int32]kgo.EpochOffset{topic: {}}
+	offsets := map[string]map[int32]kgo.EpochOffset{topic: {}}
 	for p, off := range upTo {
 		if off > 0 {
-			commit[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
+			offsets[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
 		}
 	}
+	if !commit {
+		if leave {
+			cl.Close()
+			closed = true
+		}
+		return cl
+	}
 	var commitErr error
-	cl.CommitOffsetsSync(ctx, commit, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+	cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			commitErr = err
 			return
