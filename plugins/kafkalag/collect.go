@@ -54,6 +54,8 @@ type GroupLag struct {
 	Topics   []*TopicLag
 	Err      error // the group could not be described or its offsets fetched
 	NotFound bool  // the coordinator does not know the group
+	// NoSelectedTopics: the group has offsets, but on no selected topic.
+	NoSelectedTopics bool
 
 	Total        int64
 	MaxPartition *PartitionLag
@@ -141,6 +143,7 @@ func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) 
 	// the ones it committed to or is assigned or subscribed to.
 	groupTopics := map[string][]string{}
 	allTopics := map[string]bool{}
+	filteredOut := map[string]bool{} // groups whose every topic is unselected
 	explicitTopics := len(sel.topics) > 0 && sel.topicRe == nil
 	for _, g := range groups {
 		ts := map[string]bool{}
@@ -169,10 +172,16 @@ func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) 
 					ts[t] = true
 				}
 			}
+			// KIP-848 assignments name topics by ID only.
+			delete(ts, "")
+			had := len(ts) > 0
 			for t := range ts {
 				if !sel.wantTopic(t) {
 					delete(ts, t)
 				}
+			}
+			if had && len(ts) == 0 {
+				filteredOut[g] = true
 			}
 		}
 		groupTopics[g] = sortedKeys(ts)
@@ -217,7 +226,11 @@ func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) 
 	}
 
 	for _, g := range groups {
-		gl := &GroupLag{Group: g, Seconds: nan()}
+		if filteredOut[g] && !sel.groups[g] {
+			// Found by listing, and about none of the selected topics.
+			continue
+		}
+		gl := &GroupLag{Group: g, Seconds: nan(), NoSelectedTopics: filteredOut[g]}
 		snap.groups = append(snap.groups, gl)
 		if err, ok := describeErrs[g]; ok {
 			gl.Err = fmt.Errorf("describing group: %w", err)
@@ -251,6 +264,9 @@ func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) 
 			gl.State, gl.Members = cg.State, len(cg.Members)
 			for _, m := range cg.Members {
 				for t, ps := range m.Assignment {
+					if t == "" {
+						continue
+					}
 					for p := range ps {
 						members[tpKey(t, p)] = m.ClientID
 					}

@@ -64,7 +64,9 @@ func judgeGroup(gl *GroupLag, o *Options) *verdict {
 			v.add(plugin.Unknown, "topic %s does not exist", tl.Topic)
 		}
 	}
-	if gl.Committed == 0 && gl.Members == 0 && gl.Errors == 0 {
+	if gl.NoSelectedTopics {
+		v.add(plugin.Unknown, "no committed offsets on the selected topics")
+	} else if gl.Committed == 0 && gl.Members == 0 && gl.Errors == 0 {
 		// An Empty group with no commits lists no partitions: its lag is
 		// not 0, it is not known.
 		v.add(plugin.Unknown, "no committed offsets and no members")
