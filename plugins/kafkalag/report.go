@@ -1,10 +1,13 @@
 package kafkalag
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
@@ -17,12 +20,13 @@ type verdict struct {
 }
 
 type reason_ struct {
-	status plugin.Status
-	text   string
+	status   plugin.Status
+	text     string
+	totalLag bool // the -w/-c reason, which already gives the lag
 }
 
 func (v *verdict) add(s plugin.Status, format string, args ...any) {
-	v.reasons = append(v.reasons, reason_{s, fmt.Sprintf(format, args...)})
+	v.reasons = append(v.reasons, reason_{status: s, text: fmt.Sprintf(format, args...)})
 	v.status = plugin.Worst(v.status, s)
 }
 
@@ -76,6 +80,7 @@ func judgeGroup(gl *GroupLag, o *Options) *verdict {
 	}
 	if s := o.TotalLag.Evaluate(float64(gl.Total)); s != plugin.OK {
 		v.add(s, "lag %d (%s %s)", gl.Total, lower(s), rangeOf(o.TotalLag, s))
+		v.reasons[len(v.reasons)-1].totalLag = true
 	}
 	if mp := gl.MaxPartition; mp != nil {
 		if s := o.MaxPartitionLag.Evaluate(float64(mp.Lag)); s != plugin.OK {
@@ -163,13 +168,24 @@ func summary(vs []*verdict, total int64, o *Options) string {
 			parts = append(parts, fmt.Sprintf("%d more %s not OK", len(bad)-3, plural(len(bad)-3, "group")))
 			break
 		}
-		texts := make([]string, 0, len(v.reasons))
+		// The summary keeps the reasons at the group's worst state; the
+		// long output has them all.
+		var texts []string
+		lagReason := false
 		for _, r := range v.reasons {
-			if r.status != plugin.OK {
+			if r.status == v.status {
 				texts = append(texts, r.text)
+				lagReason = lagReason || r.totalLag
 			}
 		}
-		parts = append(parts, headline(v.group, o)+": "+strings.Join(texts, ", "))
+		head := "group " + v.group.Group
+		if t := worstTopic(v.group); t != nil {
+			head += " topic " + t.Topic
+		}
+		if !lagReason && !v.group.NotFound && v.group.Err == nil {
+			head += fmt.Sprintf(" lag %d", v.group.Total)
+		}
+		parts = append(parts, head+": "+strings.Join(texts, ", "))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -252,7 +268,7 @@ func details(v *verdict, o *Options) []string {
 func partitionLine(pl *PartitionLag, o *Options) string {
 	s := fmt.Sprintf("%s/%d: ", pl.Topic, pl.Partition)
 	if pl.Err != nil {
-		return s + "error: " + pl.Err.Error()
+		return s + "error: " + shortError(pl.Err)
 	}
 	if pl.Commit >= 0 {
 		s += fmt.Sprintf("commit %d", pl.Commit)
@@ -323,7 +339,7 @@ func firstPartitionError(gl *GroupLag) string {
 	for _, tl := range gl.Topics {
 		for _, pl := range tl.Partitions {
 			if pl.Err != nil {
-				return fmt.Sprintf("%s/%d: %v", pl.Topic, pl.Partition, pl.Err)
+				return fmt.Sprintf("%s/%d: %s", pl.Topic, pl.Partition, shortError(pl.Err))
 			}
 		}
 	}
@@ -411,4 +427,15 @@ func roundMilli(s float64) float64 {
 		return s
 	}
 	return math.Round(s*1000) / 1000
+}
+
+// shortError keeps a Kafka error's code and drops its long description
+// ("LEADER_NOT_AVAILABLE: There is no leader for this topic-partition as we
+// are in the middle of a leadership election.").
+func shortError(err error) string {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return strings.Replace(err.Error(), ke.Error(), ke.Message, 1)
+	}
+	return err.Error()
 }

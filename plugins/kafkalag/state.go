@@ -9,8 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 )
 
@@ -248,15 +246,3 @@ func growing(samples []groupSample, runs int) bool {
 	}
 	return true
 }
-
-// stateKeys lists a history's partitions, sorted, for tests and debugging.
-func (gh *groupHistory) stateKeys() []string {
-	keys := make([]string, 0, len(gh.Partitions))
-	for k := range gh.Partitions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-var _ = strings.TrimSpace
