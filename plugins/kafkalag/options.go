@@ -59,7 +59,7 @@ type Options struct {
 	NoTimeLag       bool
 
 	// Movement and group health.
-	StateFile  string // "" = no movement tracking
+	StateFile  string // a path, "auto" (derived from the selection), "" or "none" (no movement tracking)
 	StallRuns  int
 	StopAfter  time.Duration
 	GrowthRuns int
@@ -214,7 +214,7 @@ func (o *Options) bind(fs *pflag.FlagSet) {
 	plugin.RangeVarP(fs, &o.LagSeconds.Critical, "lag-seconds-critical", "", "critical range for the age in seconds of the oldest unconsumed record")
 	fs.BoolVar(&o.NoTimeLag, "no-time-lag", false, "do not fetch records to measure lag in seconds (needs no READ on the topics)")
 
-	fs.StringVar(&o.StateFile, "state-file", "", "file keeping offsets across runs; enables stalled/stopped/rewound/growing detection")
+	fs.StringVar(&o.StateFile, "state-file", "auto", "file keeping offsets across runs for stalled/stopped/rewound/growing detection; auto = $TMPDIR/vigil/check_kafka_lag-<hash of brokers and selection>.json, none = no history")
 	fs.IntVar(&o.StallRuns, "stall-runs", 3, "WARNING when committed offsets stay unchanged with lag > 0 for this many runs (0 = off)")
 	fs.DurationVar(&o.StopAfter, "stop-after", 0, "CRITICAL when committed offsets have not moved for this long with lag > 0 (e.g. 15m; 0 = off)")
 	fs.IntVar(&o.GrowthRuns, "growth-runs", 5, "WARNING when offsets advance but lag grew at every one of this many runs (0 = off)")

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +27,8 @@ func runBinary(t *testing.T, env []string, args ...string) (string, int, time.Du
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = env
+	// The default --state-file auto goes under $TMPDIR: keep it in the test's.
+	cmd.Env = append(append(os.Environ(), "TMPDIR="+stateDir(t)), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -208,5 +211,42 @@ func TestLeaderless(t *testing.T) {
 	t.Logf("%s (%v)", out, took)
 	if code != 2 || !strings.HasPrefix(out, "KAFKA_LAG CRITICAL - group svc topic orders lag 5: 1 partition unreadable (orders/1: LEADER_NOT_AVAILABLE)") {
 		t.Errorf("exit %d: %q", code, out)
+	}
+}
+
+var stateDirs = map[*testing.T]string{}
+
+// stateDir is one temporary directory per test for the binary's TMPDIR.
+func stateDir(t *testing.T) string {
+	if d, ok := stateDirs[t]; ok {
+		return d
+	}
+	d := t.TempDir()
+	stateDirs[t] = d
+	t.Cleanup(func() { delete(stateDirs, t) })
+	return d
+}
+
+// TestDefaultStateFile: without --state-file the history goes to one file
+// per broker list and selection under $TMPDIR/vigil; "none" writes nothing.
+func TestDefaultStateFile(t *testing.T) {
+	c := startCluster(t)
+	cl := c.producer(t)
+	createTopic(t, cl, "orders", 1)
+	produce(t, cl, "orders", map[int32]int{0: 3})
+	commitDirect(t, cl, "svc", "orders", map[int32]int64{0: 1})
+	for _, g := range []string{"svc", "svc,other"} {
+		if _, code, _ := runBinary(t, nil, "-B", c.addrs[0], "-g", g, "--allow-empty", "-t", "5"); code > 3 {
+			t.Fatalf("exit %d", code)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(stateDir(t), "vigil", "check_kafka_lag-*.json"))
+	if len(files) != 2 {
+		t.Errorf("state files %v, want one per selection", files)
+	}
+	os.RemoveAll(filepath.Join(stateDir(t), "vigil"))
+	runBinary(t, nil, "-B", c.addrs[0], "-g", "svc", "--allow-empty", "-t", "5", "--state-file", "none")
+	if _, err := os.Stat(filepath.Join(stateDir(t), "vigil")); err == nil {
+		t.Errorf("--state-file none wrote a state file")
 	}
 }
