@@ -212,7 +212,7 @@ func (o *Options) bind(fs *pflag.FlagSet) {
 	plugin.RangeVarP(fs, &o.MaxPartitionLag.Critical, "max-partition-lag-critical", "", "critical range for the worst partition's lag")
 	plugin.RangeVarP(fs, &o.LagSeconds.Warning, "lag-seconds-warning", "", "warning range for the age in seconds of the oldest unconsumed record")
 	plugin.RangeVarP(fs, &o.LagSeconds.Critical, "lag-seconds-critical", "", "critical range for the age in seconds of the oldest unconsumed record")
-	fs.BoolVar(&o.NoTimeLag, "no-time-lag", false, "do not fetch records to measure lag in seconds (needs no READ on the topics)")
+	fs.BoolVar(&o.NoTimeLag, "no-time-lag", false, "skip lag in seconds (it fetches one record per lagging partition, which needs READ on the topic)")
 
 	fs.StringVar(&o.StateFile, "state-file", "auto", "file keeping offsets across runs for stalled/stopped/rewound/growing detection; auto = $TMPDIR/vigil/check_kafka_lag-<hash of brokers and selection>.json, none = no history")
 	fs.IntVar(&o.StallRuns, "stall-runs", 3, "WARNING when committed offsets stay unchanged with lag > 0 for this many runs (0 = off)")
