@@ -79,7 +79,8 @@ func (o *Options) statePath() string {
 // handshake is UNKNOWN (the check cannot see, which says nothing about the
 // consumers), running out of time names the stage.
 func (o *Options) failure(ctx context.Context, err error, log *connectLog) plugin.Result {
-	addr, connErr, dialed, connected := log.snapshot()
+	cs := log.snapshot()
+	addr, connErr, dialed, connected := cs.addr, cs.lastErr, cs.dialed, cs.connected
 	brokers := strings.Join(o.Brokers, ",")
 	if authError(err) != nil {
 		return plugin.Unknownf("not authorised: %v", err)

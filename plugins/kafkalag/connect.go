@@ -76,10 +76,18 @@ func (c *connectLog) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _
 	c.connected = true
 }
 
-func (c *connectLog) snapshot() (addr string, err error, dialed, connected bool) {
+// connectState is what the connection attempts showed.
+type connectState struct {
+	addr      string // the broker of the last failed attempt
+	lastErr   error  // why it failed
+	dialed    bool   // some broker accepted a TCP (and TLS) connection
+	connected bool   // some broker finished the Kafka handshake
+}
+
+func (c *connectLog) snapshot() connectState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lastAddr, c.lastErr, c.dialed, c.connected
+	return connectState{addr: c.lastAddr, lastErr: c.lastErr, dialed: c.dialed, connected: c.connected}
 }
 
 // clientOptions builds the franz-go options for the connection flags.
