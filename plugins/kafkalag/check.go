@@ -2,11 +2,13 @@ package kafkalag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
@@ -40,12 +42,22 @@ func Check(ctx context.Context, o Options) plugin.Result {
 		return o.failure(ctx, err, log)
 	}
 	now := o.Now()
-	missing := 0
+	var notes []string
 	if !o.NoTimeLag {
-		missing = measureSeconds(ctx, cl, snap, now)
+		if missing, err := measureSeconds(ctx, cl, snap, now); missing > 0 {
+			note := fmt.Sprintf("lag in seconds unknown for %d %s", missing, plural(missing, "partition"))
+			switch {
+			case ctx.Err() != nil:
+				note += ": ran out of time while fetching records"
+			case errors.Is(err, kerr.TopicAuthorizationFailed):
+				note += ": " + shortError(err) + " (reading the record at the commit needs READ on the topic)"
+			case err != nil:
+				note += ": " + shortError(err)
+			}
+			notes = append(notes, note)
+		}
 	}
 
-	var notes []string
 	if path := o.statePath(); path != "" {
 		st, err := loadState(path)
 		if err != nil {
@@ -55,9 +67,6 @@ func Check(ctx context.Context, o Options) plugin.Result {
 		if err := st.save(path); err != nil {
 			notes = append(notes, err.Error())
 		}
-	}
-	if ctx.Err() != nil && missing > 0 {
-		notes = append(notes, "lag in seconds incomplete: ran out of time while fetching records")
 	}
 	return judge(snap, &o, notes)
 }
@@ -83,7 +92,7 @@ func (o *Options) failure(ctx context.Context, err error, log *connectLog) plugi
 	addr, connErr, dialed, connected := cs.addr, cs.lastErr, cs.dialed, cs.connected
 	brokers := strings.Join(o.Brokers, ",")
 	if authError(err) != nil {
-		return plugin.Unknownf("not authorised: %v", err)
+		return plugin.Unknownf("not authorised: %s", shortError(err))
 	}
 	if !connected {
 		switch {

@@ -42,7 +42,8 @@ type TopicLag struct {
 	Lag        int64
 	MaxLag     int64
 	Seconds    float64 // the oldest unconsumed record; NaN when unknown
-	Unknown    bool    // the topic does not exist
+	Unknown    bool    // the topic could not be described
+	Err        error   // why: UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED, ...
 }
 
 // GroupLag is one consumer group.
@@ -283,7 +284,10 @@ func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) 
 			gl.Topics = append(gl.Topics, tl)
 			td, ok := snap.meta.Topics[t]
 			if !ok || td.Err != nil {
-				tl.Unknown = true
+				tl.Unknown, tl.Err = true, kerr.UnknownTopicOrPartition
+				if ok {
+					tl.Err = td.Err
+				}
 				continue
 			}
 			for _, pd := range td.Partitions.Sorted() {

@@ -65,7 +65,7 @@ func judgeGroup(gl *GroupLag, o *Options) *verdict {
 	}
 	for _, tl := range gl.Topics {
 		if tl.Unknown {
-			v.add(plugin.Unknown, "topic %s does not exist", tl.Topic)
+			v.add(plugin.Unknown, "topic %s %s", tl.Topic, topicProblem(tl))
 		}
 	}
 	if gl.NoSelectedTopics {
@@ -247,7 +247,7 @@ func details(v *verdict, o *Options) []string {
 	out := []string{line}
 	for _, tl := range gl.Topics {
 		if tl.Unknown {
-			out = append(out, fmt.Sprintf("  \\_ topic %s: does not exist", tl.Topic))
+			out = append(out, fmt.Sprintf("  \\_ topic %s: %s", tl.Topic, topicProblem(tl)))
 			continue
 		}
 		tline := fmt.Sprintf("  \\_ topic %s: lag %d in %d %s, max %d", tl.Topic, tl.Lag, len(tl.Partitions), plural(len(tl.Partitions), "partition"), tl.MaxLag)
@@ -438,4 +438,11 @@ func shortError(err error) string {
 		return strings.Replace(err.Error(), ke.Error(), ke.Message, 1)
 	}
 	return err.Error()
+}
+
+func topicProblem(tl *TopicLag) string {
+	if tl.Err == nil || errors.Is(tl.Err, kerr.UnknownTopicOrPartition) {
+		return "does not exist"
+	}
+	return "cannot be described: " + shortError(tl.Err)
 }

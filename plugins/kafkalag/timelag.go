@@ -37,7 +37,7 @@ type recordKey struct {
 // offset, and returns how many it could not read. All partitions are read with one Fetch per leader broker (more only
 // when several groups sit at different offsets of one partition, or a batch is
 // larger than the per-partition budget).
-func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now time.Time) int {
+func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now time.Time) (missing int, firstErr error) {
 	plugin.SetStage(ctx, "fetching records for lag in seconds")
 	want := map[recordKey]bool{}
 	for _, gl := range snap.groups {
@@ -49,11 +49,13 @@ func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now tim
 			}
 		}
 	}
-	stamps := fetchTimestamps(ctx, cl, snap.meta, want)
-	missing := 0
+	stamps, errs := fetchTimestamps(ctx, cl, snap.meta, want)
 	for k := range want {
 		if _, ok := stamps[k]; !ok {
 			missing++
+			if firstErr == nil {
+				firstErr = errs[k]
+			}
 		}
 	}
 	for _, gl := range snap.groups {
@@ -68,15 +70,16 @@ func measureSeconds(ctx context.Context, cl *kgo.Client, snap *snapshot, now tim
 		}
 		gl.sumSeconds()
 	}
-	return missing
+	return missing, firstErr
 }
 
 // fetchTimestamps returns the timestamp of the first record at or after each
 // wanted offset. Offsets it could not read are missing from the result.
-func fetchTimestamps(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, want map[recordKey]bool) map[recordKey]time.Time {
+func fetchTimestamps(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, want map[recordKey]bool) (map[recordKey]time.Time, map[recordKey]error) {
 	out := map[recordKey]time.Time{}
+	errs := map[recordKey]error{}
 	if len(want) == 0 {
-		return out
+		return out, errs
 	}
 	// One offset per partition per round.
 	byPartition := map[[2]any][]int64{}
@@ -132,11 +135,14 @@ func fetchTimestamps(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, wa
 				go func() {
 					defer wg.Done()
 					defer func() { <-limit }()
-					got, retry := fetchOnce(ctx, cl, meta, fb)
+					got, failed, retry := fetchOnce(ctx, cl, meta, fb)
 					mu.Lock()
 					defer mu.Unlock()
 					for k, ts := range got {
 						out[k] = ts
+					}
+					for k, err := range failed {
+						errs[k] = err
 					}
 					next = append(next, retry...)
 				}()
@@ -145,18 +151,19 @@ func fetchTimestamps(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, wa
 			pending = next
 		}
 	}
-	return out
+	return out, errs
 }
 
 // fetchOnce sends one Fetch to a leader for the given offsets and returns the
-// timestamps it got and the keys worth asking again (empty, no error).
+// timestamps it got, the errors, and the keys worth asking again (empty, no
+// error).
 type fetchBatch struct {
 	leader         int32
 	keys           []recordKey
 	partitionBytes int32
 }
 
-func fetchOnce(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, fb fetchBatch) (map[recordKey]time.Time, []recordKey) {
+func fetchOnce(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, fb fetchBatch) (map[recordKey]time.Time, map[recordKey]error, []recordKey) {
 	req := kmsg.NewPtrFetchRequest()
 	req.ReplicaID = -1
 	req.MaxWaitMillis = 0
@@ -184,12 +191,20 @@ func fetchOnce(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, fb fetch
 		offsets[[2]any{k.topic, k.partition}] = k.offset
 	}
 	got := map[recordKey]time.Time{}
+	failed := map[recordKey]error{}
+	failAll := func(err error) {
+		for _, k := range fb.keys {
+			failed[k] = err
+		}
+	}
 	resp, err := req.RequestWith(ctx, cl.Broker(int(fb.leader)))
 	if err != nil {
-		return got, nil
+		failAll(err)
+		return got, failed, nil
 	}
-	if kerr.ErrorForCode(resp.ErrorCode) != nil {
-		return got, nil
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		failAll(err)
+		return got, failed, nil
 	}
 	byID := map[kadm.TopicID]string{}
 	for name, td := range meta.Topics {
@@ -210,7 +225,8 @@ func fetchOnce(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, fb fetch
 				continue
 			}
 			key := recordKey{topic, rp.Partition, off}
-			if rp.ErrorCode != 0 {
+			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+				failed[key] = err
 				continue
 			}
 			fp, _ := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
@@ -229,5 +245,5 @@ func fetchOnce(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, fb fetch
 			}
 		}
 	}
-	return got, retry
+	return got, failed, retry
 }
