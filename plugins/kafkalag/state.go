@@ -14,7 +14,7 @@ import (
 
 // stateVersion changes when the file's meaning does; an older file is
 // ignored rather than misread.
-const stateVersion = 1
+const stateVersion = 2
 
 // state is what one run leaves for the next: a short window of samples per
 // partition, the way Burrow evaluates a window of commits.
@@ -48,9 +48,24 @@ type partitionHistory struct {
 }
 
 type partitionSample struct {
-	Time   int64 `json:"t"`
-	Commit int64 `json:"commit"`
-	Lag    int64 `json:"lag"`
+	Time   int64 // Unix milliseconds
+	Commit int64
+	Lag    int64
+}
+
+// A partition sample is stored as [time, commit, lag]: with thousands of
+// partitions the file stays small and quick to read back.
+func (s partitionSample) MarshalJSON() ([]byte, error) {
+	return json.Marshal([3]int64{s.Time, s.Commit, s.Lag})
+}
+
+func (s *partitionSample) UnmarshalJSON(b []byte) error {
+	var v [3]int64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	s.Time, s.Commit, s.Lag = v[0], v[1], v[2]
+	return nil
 }
 
 // defaultStatePath names a state file per broker list and selection, so two
@@ -130,7 +145,8 @@ func (s *state) save(path string) error {
 // Groups that were not measured this run keep their history untouched; groups
 // no longer selected are dropped.
 func (s *state) track(groups []*GroupLag, o *Options, now time.Time) {
-	keep := max(o.StallRuns, o.GrowthRuns, 1) + 1
+	keepPartition := max(o.StallRuns, 1) + 1
+	keepGroup := max(o.GrowthRuns, 1) + 1
 	t := now.UnixMilli()
 	seen := map[string]bool{}
 	for _, gl := range groups {
@@ -168,7 +184,7 @@ func (s *state) track(groups []*GroupLag, o *Options, now time.Time) {
 				if ph.RewoundFrom >= 0 && pl.Commit >= ph.RewoundFrom {
 					ph.RewoundFrom = -1
 				}
-				ph.Samples = appendWindow(ph.Samples, partitionSample{Time: t, Commit: pl.Commit, Lag: pl.Lag}, keep)
+				ph.Samples = appendWindow(ph.Samples, partitionSample{Time: t, Commit: pl.Commit, Lag: pl.Lag}, keepPartition)
 
 				pl.Rewound = ph.RewoundFrom >= 0
 				pl.Unmoved = float64(t-ph.Since) / 1000
@@ -178,7 +194,7 @@ func (s *state) track(groups []*GroupLag, o *Options, now time.Time) {
 				}
 			}
 		}
-		gh.Samples = appendWindow(gh.Samples, groupSample{Time: t, Lag: gl.Total, CommitSum: commitSum}, keep)
+		gh.Samples = appendWindow(gh.Samples, groupSample{Time: t, Lag: gl.Total, CommitSum: commitSum}, keepGroup)
 		gl.Growing = o.GrowthRuns > 0 && growing(gh.Samples, o.GrowthRuns)
 	}
 	for g := range s.Groups {

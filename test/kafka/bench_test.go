@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil-monitoring/vigil/plugins/kafkalag"
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
+	"github.com/vigil-monitoring/vigil/test/testenv"
 )
 
 // bigCluster has `groups` groups, each on its own topic of `partitions`
@@ -104,6 +106,28 @@ func TestBatchedRequests(t *testing.T) {
 // seconds included. The issue's budget is 500 ms.
 func BenchmarkCheck10Groups1000Partitions(b *testing.B) {
 	c, groups := bigCluster(b, 10, 1000)
+	// The whole program as Nagios runs it: process start, connection,
+	// every request, output.
+	b.Run("binary", func(b *testing.B) {
+		bin := testenv.Build(b, "plugins/cmd/check_kafka_lag")
+		args := []string{"-B", strings.Join(c.addrs, ","), "-g", strings.Join(groups, ","), "--allow-empty", "--state-file", "none", "-t", "10"}
+		for i := 0; i < b.N; i++ {
+			out, err := exec.Command(bin, args...).Output()
+			if err != nil || !strings.HasPrefix(string(out), "KAFKA_LAG OK - 10 groups, total lag 30000;") {
+				b.Fatalf("%v %.300s", err, out)
+			}
+		}
+	})
+	// With the movement history: 10 000 partitions read from and written
+	// to the state file every run.
+	b.Run("with-state-file", func(b *testing.B) {
+		o := kafkalag.Options{Brokers: c.addrs, Groups: groups, AllowEmpty: true, StateFile: b.TempDir() + "/state.json", StallRuns: 3, GrowthRuns: 5}
+		for i := 0; i < b.N; i++ {
+			if res, out := run(b, o, base.Add(time.Hour+time.Duration(i)*time.Minute)); res.Status == plugin.Unknown {
+				b.Fatalf("%.300s", out)
+			}
+		}
+	})
 	for _, tl := range []bool{false, true} {
 		name := "with-time-lag"
 		if tl {
