@@ -47,26 +47,12 @@ type partitionHistory struct {
 	RewoundFrom int64 `json:"rewound_from"`
 }
 
-type partitionSample struct {
-	Time   int64 // Unix milliseconds
-	Commit int64
-	Lag    int64
-}
+// partitionSample is [time (Unix ms), committed offset, lag]: with thousands
+// of partitions a plain array keeps the file small and quick to read back.
+type partitionSample [3]int64
 
-// A partition sample is stored as [time, commit, lag]: with thousands of
-// partitions the file stays small and quick to read back.
-func (s partitionSample) MarshalJSON() ([]byte, error) {
-	return json.Marshal([3]int64{s.Time, s.Commit, s.Lag})
-}
-
-func (s *partitionSample) UnmarshalJSON(b []byte) error {
-	var v [3]int64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	s.Time, s.Commit, s.Lag = v[0], v[1], v[2]
-	return nil
-}
+func (s partitionSample) commit() int64 { return s[1] }
+func (s partitionSample) lag() int64    { return s[2] }
 
 // defaultStatePath names a state file per broker list and selection, so two
 // service definitions do not share history.
@@ -174,17 +160,17 @@ func (s *state) track(groups []*GroupLag, o *Options, now time.Time) {
 				}
 				if n := len(ph.Samples); n > 0 {
 					prev := ph.Samples[n-1]
-					if pl.Commit != prev.Commit {
+					if pl.Commit != prev.commit() {
 						ph.Since = t
 					}
-					if pl.Commit < prev.Commit {
-						ph.RewoundFrom = max(ph.RewoundFrom, prev.Commit)
+					if pl.Commit < prev.commit() {
+						ph.RewoundFrom = max(ph.RewoundFrom, prev.commit())
 					}
 				}
 				if ph.RewoundFrom >= 0 && pl.Commit >= ph.RewoundFrom {
 					ph.RewoundFrom = -1
 				}
-				ph.Samples = appendWindow(ph.Samples, partitionSample{Time: t, Commit: pl.Commit, Lag: pl.Lag}, keepPartition)
+				ph.Samples = appendWindow(ph.Samples, partitionSample{t, pl.Commit, pl.Lag}, keepPartition)
 
 				pl.Rewound = ph.RewoundFrom >= 0
 				pl.Unmoved = float64(t-ph.Since) / 1000
@@ -237,7 +223,7 @@ func stalled(samples []partitionSample, runs int) bool {
 	}
 	window := samples[len(samples)-runs-1:]
 	for _, s := range window {
-		if s.Commit != window[0].Commit || s.Lag <= 0 {
+		if s.commit() != window[0].commit() || s.lag() <= 0 {
 			return false
 		}
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestStalledRule(t *testing.T) {
-	s := func(commit, lag int64) partitionSample { return partitionSample{Commit: commit, Lag: lag} }
+	s := func(commit, lag int64) partitionSample { return partitionSample{0, commit, lag} }
 	tests := []struct {
 		name    string
 		samples []partitionSample

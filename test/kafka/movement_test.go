@@ -65,6 +65,7 @@ func TestStalledThenStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("state file after the last run: %s", b)
 	var parsed map[string]any
 	if err := json.Unmarshal(b, &parsed); err != nil {
 		t.Errorf("state file is not JSON: %v\n%s", err, b)
