@@ -81,6 +81,14 @@ type snapshot struct {
 // offsets so that a commit landing in between can only make the lag look
 // smaller by what was consumed meanwhile, never negative.
 func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) (*snapshot, error) {
+	// Learn the brokers first. This request moves on to the next seed when
+	// one refuses; franz-go's sharded admin requests (FindCoordinator,
+	// ListGroups) would fail on the first dead seed they pick.
+	plugin.SetStage(ctx, "connecting")
+	if _, err := adm.BrokerMetadata(ctx); err != nil {
+		return nil, fmt.Errorf("reading cluster metadata: %w", err)
+	}
+
 	groups := sortedKeys(sel.groups)
 	if sel.listAll() {
 		plugin.SetStage(ctx, "listing groups")

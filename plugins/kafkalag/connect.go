@@ -111,6 +111,9 @@ func (o *Options) clientOptions(log *connectLog) ([]kgo.Opt, error) {
 		// it are fine.
 		kgo.RequestRetries(3),
 	}
+	if o.Debug != nil {
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(o.Debug, kgo.LogLevelDebug, nil)))
+	}
 	tlsConfig, err := o.tlsConfig()
 	if err != nil {
 		return nil, err

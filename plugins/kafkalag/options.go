@@ -6,6 +6,7 @@ package kafkalag
 import (
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -67,6 +68,8 @@ type Options struct {
 	AllowEmpty bool
 
 	Verbose int
+	// Debug, when set, receives franz-go's debug log (-vvv).
+	Debug io.Writer
 	// Now is the clock; tests replace it to move time across runs.
 	Now func() time.Time
 }
@@ -170,6 +173,9 @@ from the command line.`,
 			opts := *o
 			opts.TotalLag = env.Thresholds
 			opts.Verbose = env.Verbose
+			if env.Verbose >= 3 {
+				opts.Debug = env.Stderr
+			}
 			if opts.unreachableStateT != "" {
 				st, err := plugin.ParseStatus(opts.unreachableStateT)
 				if err != nil {

@@ -256,3 +256,18 @@ func TestDefaultStateFile(t *testing.T) {
 		t.Errorf("--state-file none wrote a state file")
 	}
 }
+
+// TestOneSeedDown: a dead seed broker in the list does not matter while
+// another answers.
+func TestOneSeedDown(t *testing.T) {
+	c := startCluster(t)
+	cl := c.producer(t)
+	createTopic(t, cl, "orders", 1)
+	produce(t, cl, "orders", map[int32]int{0: 3})
+	commitDirect(t, cl, "svc", "orders", map[int32]int64{0: 1})
+	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	out, code, took := runBinary(t, nil, "-B", dead, "-B", c.addrs[1], "-g", "svc", "--allow-empty", "--no-time-lag", "-t", "5")
+	if code != 0 || statusLine(out) != "KAFKA_LAG OK - 1 group, total lag 2; most behind group svc topic orders lag 2" {
+		t.Errorf("exit %d (%v): %q", code, took, out)
+	}
+}
