@@ -71,9 +71,8 @@ type GroupLag struct {
 
 // snapshot is one run's view of the cluster.
 type snapshot struct {
-	groups        []*GroupLag
-	unknownTopics []string
-	meta          kadm.Metadata
+	groups []*GroupLag
+	meta   kadm.Metadata
 }
 
 // collect reads, in this order, the groups, their committed offsets, then
@@ -224,12 +223,6 @@ func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) 
 			}
 			if err := authError(e.err); err != nil {
 				return nil, fmt.Errorf("listing %s offsets: %w", e.what, err)
-			}
-		}
-		for _, t := range topics {
-			td, ok := meta.Topics[t]
-			if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
-				snap.unknownTopics = append(snap.unknownTopics, t)
 			}
 		}
 	}
