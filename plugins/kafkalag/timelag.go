@@ -115,6 +115,14 @@ func fetchTimestamps(ctx context.Context, cl *kgo.Client, meta kadm.Metadata, wa
 			}
 			var requests []fetchBatch
 			for leader, keys := range byLeader {
+				// A stable order: the same partition leads a request
+				// (and gets its batch whatever its size) every run.
+				sort.Slice(keys, func(i, j int) bool {
+					if keys[i].topic != keys[j].topic {
+						return keys[i].topic < keys[j].topic
+					}
+					return keys[i].partition < keys[j].partition
+				})
 				switch attempt {
 				case 0:
 					requests = append(requests, fetchBatch{leader, keys, fetchPartitionBytes})
