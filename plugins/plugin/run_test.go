@@ -33,8 +33,8 @@ func testPlugin() *Plugin {
 		Check: func(ctx context.Context, env Env) Result {
 			switch mode {
 			case "panic":
-				var m map[string]int
-				m["boom"]++
+				var items []int
+				_ = items[len(env.Args)+3]
 			case "hang":
 				SetStage(ctx, "waiting for the answer")
 				<-ctx.Done()
@@ -46,7 +46,7 @@ func testPlugin() *Plugin {
 				return Result{Status: OK, Summary: "too late"}
 			case "outside":
 				return Result{Status: Warning, Summary: "name a|b\nsecond line\r",
-					Details: []string{"  \\_ [WARNING] a|b", "line one\nline two | pipe", ""},
+					Details:  []string{"  \\_ [WARNING] a|b", "line one\nline two | pipe", ""},
 					Perfdata: []Perfdata{{Label: "a b", Value: 1}}}
 			}
 			v := 15.0
