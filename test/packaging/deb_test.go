@@ -38,12 +38,18 @@ func eventHandlerInTree() bool {
 // returns it.
 func buildPackages(t *testing.T, targets ...string) string {
 	t.Helper()
+	return buildWithEnv(t, nil, targets...)
+}
+
+// buildWithEnv is buildPackages with extra environment (VIGIL_IMAGE=...).
+func buildWithEnv(t *testing.T, env []string, targets ...string) string {
+	t.Helper()
 	testenv.RequireCommand(t, "go")
 	dist := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(testenv.RepoRoot(), "packaging", "build.sh"), append([]string{testVersion}, targets...)...)
-	cmd.Env = append(os.Environ(), "DIST="+dist)
+	cmd.Env = append(append(os.Environ(), "DIST="+dist), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("packaging/build.sh: %v\n%s", err, out)
 	}
