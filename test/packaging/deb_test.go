@@ -201,6 +201,18 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 		}
 	})
 
+	// What an administrator adds to Debian's nagios.cfg and icinga2.conf.
+	t.Run("installed configs", func(t *testing.T) {
+		dir := readableTempDir(t)
+		nagiosVerify(t, debianNagiosConfig(t, dir,
+			"/etc/vigil/nagios/vigil-commands.cfg",
+			"/usr/share/doc/vigil/examples/nagios/vigil-services.cfg"))
+		validateIcinga(t,
+			"/etc/icinga2/conf.d/templates.conf",
+			"/etc/vigil/icinga2/vigil-commands.conf",
+			"/usr/share/doc/vigil/examples/icinga2/vigil-services.conf")
+	})
+
 	// The installed snippet under the stock daemon: what an administrator
 	// who keeps nagios-nrpe-server gets by linking it into nrpe.d.
 	t.Run("stock nrpe", func(t *testing.T) {

@@ -14,18 +14,8 @@ import (
 	"github.com/vigil-monitoring/vigil/test/testenv"
 )
 
-// Debian's Nagios object files the shipped ones build on: the templates
-// (generic-service, linux-server), their contacts and time periods, the
-// notification commands those use, and the monitoring-plugins command
-// definitions Debian's nagios.cfg includes (so names may not clash).
-var debianNagiosFiles = []string{
-	"/etc/nagios4/objects/commands.cfg",
-	"/etc/nagios4/objects/contacts.cfg",
-	"/etc/nagios4/objects/timeperiods.cfg",
-	"/etc/nagios4/objects/templates.cfg",
-}
-
-const debianNagiosPluginConfigs = "/etc/nagios-plugins/config"
+// debianNagiosMain is the nagios.cfg the Debian package installs.
+const debianNagiosMain = "/etc/nagios4/nagios.cfg"
 
 // everyCommandServices writes one service per vigil command on host
 // vigil-test, so that Nagios resolves each of them.
@@ -56,16 +46,16 @@ func everyCommandServices(t *testing.T, dir string, cmds map[string]string) stri
 	return path
 }
 
-// TestNagiosAcceptsShippedConfig runs Debian's Nagios Core pre-flight check
-// (nagios4 -v) on a nagios.cfg in a temporary directory that includes
-// Debian's object files, the shipped command definitions, the shipped
-// example services and a service using every shipped command.
-func TestNagiosAcceptsShippedConfig(t *testing.T) {
-	nagios := testenv.RequireCommand(t, "nagios4")
-	for _, f := range append(debianNagiosFiles, debianNagiosPluginConfigs, "/etc/nagios4/resource.cfg") {
-		testenv.RequireFile(t, f)
+// debianNagiosConfig is Debian's /etc/nagios4/nagios.cfg with every file
+// and directory Nagios writes moved into dir, and the given cfg_file lines
+// appended: what an administrator gets by adding those lines, without
+// touching the installed instance's state.
+func debianNagiosConfig(t *testing.T, dir string, cfgFiles ...string) string {
+	t.Helper()
+	data, err := os.ReadFile(debianNagiosMain)
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := readableTempDir(t)
 	// Nagios checks that its user can write these; they stay empty.
 	spool := filepath.Join(dir, "spool")
 	if err := os.Mkdir(spool, 0o755); err != nil {
@@ -74,35 +64,45 @@ func TestNagiosAcceptsShippedConfig(t *testing.T) {
 	if err := os.Chmod(spool, 0o1777); err != nil {
 		t.Fatal(err)
 	}
-	cfg := []string{
-		"log_file=" + filepath.Join(dir, "nagios.log"),
-		"resource_file=/etc/nagios4/resource.cfg",
-		"status_file=" + filepath.Join(dir, "status.dat"),
-		"lock_file=" + filepath.Join(dir, "nagios.lock"),
-		"temp_file=" + filepath.Join(dir, "nagios.tmp"),
-		"temp_path=" + spool,
-		"check_result_path=" + spool,
-		"object_cache_file=" + filepath.Join(dir, "objects.cache"),
-		"precached_object_file=" + filepath.Join(dir, "objects.precache"),
-		"state_retention_file=" + filepath.Join(dir, "retention.dat"),
-		"command_file=" + filepath.Join(dir, "nagios.cmd"),
-		"illegal_macro_output_chars=`~$&|'\"<>",
-		"enable_event_handlers=1",
-		"cfg_dir=" + debianNagiosPluginConfigs,
+	moved := map[string]string{
+		"log_file":              filepath.Join(dir, "nagios.log"),
+		"object_cache_file":     filepath.Join(dir, "objects.cache"),
+		"precached_object_file": filepath.Join(dir, "objects.precache"),
+		"status_file":           filepath.Join(dir, "status.dat"),
+		"command_file":          filepath.Join(dir, "nagios.cmd"),
+		"lock_file":             filepath.Join(dir, "nagios.lock"),
+		"temp_file":             filepath.Join(dir, "nagios.tmp"),
+		"temp_path":             spool,
+		"check_result_path":     spool,
+		"state_retention_file":  filepath.Join(dir, "retention.dat"),
+		"log_archive_path":      spool,
+		"debug_file":            filepath.Join(dir, "nagios.debug"),
 	}
-	for _, f := range debianNagiosFiles {
-		cfg = append(cfg, "cfg_file="+f)
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		key, _, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if p, ok := moved[key]; ok {
+			line = key + "=" + p
+		}
+		out = append(out, line)
 	}
-	cfg = append(cfg,
-		"cfg_file="+configPath("nagios", "vigil-commands.cfg"),
-		"cfg_file="+configPath("nagios", "vigil-services.cfg.example"),
-		"cfg_file="+everyCommandServices(t, dir, nagiosCommands(t)),
-	)
+	for _, f := range cfgFiles {
+		out = append(out, "cfg_file="+f)
+	}
 	main := filepath.Join(dir, "nagios.cfg")
-	if err := os.WriteFile(main, []byte(strings.Join(cfg, "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(main, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return main
+}
 
+// nagiosVerify runs the pre-flight check and requires a clean result.
+func nagiosVerify(t *testing.T, main string) string {
+	t.Helper()
+	nagios := testenv.RequireCommand(t, "nagios4")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, nagios, "-v", main).CombinedOutput()
@@ -117,6 +117,26 @@ func TestNagiosAcceptsShippedConfig(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("nagios4 -v output lacks %q:\n%s", want, out)
 		}
+	}
+	return string(out)
+}
+
+// TestNagiosAcceptsShippedConfig runs Debian's Nagios Core pre-flight check
+// (nagios4 -v) on Debian's own nagios.cfg (its object files, the
+// monitoring-plugins command definitions, its illegal_object_name_chars)
+// plus the shipped command definitions, the shipped example services and a
+// service using every shipped command.
+func TestNagiosAcceptsShippedConfig(t *testing.T) {
+	testenv.RequireCommand(t, "nagios4")
+	testenv.RequireFile(t, debianNagiosMain)
+	dir := readableTempDir(t)
+	main := debianNagiosConfig(t, dir,
+		configPath("nagios", "vigil-commands.cfg"),
+		configPath("nagios", "vigil-services.cfg.example"),
+		everyCommandServices(t, dir, nagiosCommands(t)))
+	out := nagiosVerify(t, main)
+	if !strings.Contains(out, "Checked 4 hosts.") {
+		t.Errorf("nagios4 -v did not read the four hosts (localhost, the examples' two, vigil-test):\n%s", out)
 	}
 }
 
