@@ -160,6 +160,23 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 		if !exists(unit) {
 			t.Errorf("%s not installed", unit)
 		}
+		// The packaged configuration, served as the vigil user (what the
+		// unit does; there is no systemd on the test machines), on a free
+		// port instead of 5666.
+		checkNRPE := testenv.RequireFile(t, "/usr/lib/nagios/plugins/check_nrpe")
+		port := startPackagedAgent(t)
+		out, code = run(t, checkNRPE, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		if want := "NRPE v4.1.0 (vigil-agent " + testVersion + ")\n"; code != 0 || out != want {
+			t.Errorf("check_nrpe (version query, TLS) against the packaged agent: exit %d, %q; want %q", code, out, want)
+		}
+		out, code = run(t, checkNRPE, "-H", "127.0.0.1", "-p", strconv.Itoa(port), "-c", "vigil_host_memory")
+		if code > 2 || !strings.HasPrefix(out, "HOST ") || !strings.Contains(out, " | mem_used=") {
+			t.Errorf("check_nrpe -c vigil_host_memory against the packaged agent: exit %d\n%s", code, out)
+		}
+		t.Logf("check_nrpe -c vigil_host_memory, packaged agent: exit %d: %s", code, strings.TrimSpace(out))
+		if !exists("/var/lib/vigil/tls") {
+			t.Errorf("the agent kept no TLS pair in /var/lib/vigil/tls (vigil_tls_dir)")
+		}
 	})
 
 	t.Run("user", func(t *testing.T) {
@@ -348,16 +365,71 @@ include=%s
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
+	waitListening(t, port, func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "nrpe.log"))
+		return string(log)
+	})
+	return port
+}
+
+// startPackagedAgent runs the installed vigil-agent as the vigil user with
+// the installed /etc/vigil/vigil-agent.cfg, moved to a free port of
+// 127.0.0.1, and stops it (by PID) when the calling (sub)test ends, before
+// the package is removed: userdel refuses a user with running processes.
+func startPackagedAgent(t *testing.T) int {
+	t.Helper()
+	u, err := user.Lookup("vigil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	var groups []uint32
+	for _, g := range strings.Fields(mustRun(t, "id", "-G", "vigil")) {
+		n, _ := strconv.Atoi(g)
+		groups = append(groups, uint32(n))
+	}
+	port := testenv.FreePort(t)
+	dir := readableTempDir(t)
+	cfg := filepath.Join(dir, "agent.cfg")
+	conf := fmt.Sprintf("include=/etc/vigil/vigil-agent.cfg\nserver_port=%d\nserver_address=127.0.0.1\n", port)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	cmd := exec.Command("/usr/sbin/vigil-agent", "serve", "-c", cfg)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting vigil-agent: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	waitListening(t, port, func() string { return log.String() })
+	return port
+}
+
+// waitListening waits up to 10 s for a TCP listener on 127.0.0.1:port.
+func waitListening(t *testing.T, port int, diag func() string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			c.Close()
-			return port
+			return
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "nrpe.log"))
-			t.Fatalf("nrpe did not listen on %d: %v\n%s", port, err, log)
+			t.Fatalf("nothing listens on %d: %v\n%s", port, err, diag())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
