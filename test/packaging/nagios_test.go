@@ -35,7 +35,7 @@ func everyCommandServices(t *testing.T, dir string, cmds map[string]string) stri
 		}
 		fmt.Fprintf(&b, "define service {\n    use generic-service\n    host_name vigil-test\n    service_description %s\n    check_command %s\n", name, check)
 		if name == "vigil_heal" {
-			b.WriteString("    event_handler vigil_heal!vigil_heal_model_api\n")
+			b.WriteString("    event_handler vigil_heal!model_api\n")
 		}
 		b.WriteString("}\n")
 	}
