@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -44,11 +45,17 @@ func buildPackages(t *testing.T, targets ...string) string {
 // buildWithEnv is buildPackages with extra environment (VIGIL_IMAGE=...).
 func buildWithEnv(t *testing.T, env []string, targets ...string) string {
 	t.Helper()
+	return buildVersion(t, testVersion, env, targets...)
+}
+
+// buildVersion is buildWithEnv for another version than testVersion.
+func buildVersion(t *testing.T, version string, env []string, targets ...string) string {
+	t.Helper()
 	testenv.RequireCommand(t, "go")
 	dist := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(testenv.RepoRoot(), "packaging", "build.sh"), append([]string{testVersion}, targets...)...)
+	cmd := exec.CommandContext(ctx, filepath.Join(testenv.RepoRoot(), "packaging", "build.sh"), append([]string{version}, targets...)...)
 	cmd.Env = append(append(os.Environ(), "DIST="+dist), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("packaging/build.sh: %v\n%s", err, out)
@@ -241,6 +248,38 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 			t.Errorf("check_nrpe -c vigil_host_memory through the stock daemon: exit %d\n%s", code, out)
 		}
 		t.Logf("check_nrpe -c vigil_host_memory: exit %d: %s", code, strings.TrimSpace(out))
+	})
+
+	// An upgrade keeps an edited conffile and the user; the maintainer
+	// scripts run again on a machine where everything exists.
+	t.Run("upgrade", func(t *testing.T) {
+		const edited = "/etc/vigil/nrpe.d/vigil.cfg"
+		orig, err := os.ReadFile(edited)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := append(orig, []byte("command[local_extra]=/usr/lib/nagios/plugins/check_vigil_host --mode swap\n")...)
+		if err := os.WriteFile(edited, mine, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		next, _ := filepath.Glob(filepath.Join(buildVersion(t, "v0.0.2", nil, "deb"), "vigil_*.deb"))
+		if len(next) != 1 {
+			t.Fatalf("build.sh v0.0.2 made %v", next)
+		}
+		out := mustRun(t, "dpkg", "-i", next[0])
+		if !strings.Contains(out, "Unpacking vigil (0.0.2-1) over (0.0.1-1)") {
+			t.Errorf("dpkg -i of 0.0.2 did not upgrade 0.0.1:\n%s", out)
+		}
+		if got, _ := os.ReadFile(edited); !bytes.Equal(got, mine) {
+			t.Errorf("the upgrade replaced the edited %s", edited)
+		}
+		out, _ = run(t, "/usr/lib/nagios/plugins/check_vigil_host", "--version")
+		if out != "check_host v0.0.2 (vigil)\n" {
+			t.Errorf("after the upgrade: %q", out)
+		}
+		if _, err := user.Lookup("vigil"); err != nil {
+			t.Errorf("after the upgrade: no vigil user")
+		}
 	})
 
 	// dpkg -r: programs gone, conffiles, state and user kept.
