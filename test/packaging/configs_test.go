@@ -215,7 +215,9 @@ var helpFlag = regexp.MustCompile(`(?m)^\s+(?:-\w, )?(--[a-z0-9][a-z0-9-]*)[ \[\
 // helpFlags lists the long options a plugin's --help shows.
 func helpFlags(t *testing.T, bin string) map[string]bool {
 	t.Helper()
-	out, _ := exec.Command(bin, "--help").Output()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, "--help").Output()
 	flags := map[string]bool{}
 	for _, m := range helpFlag.FindAllStringSubmatch(string(out), -1) {
 		flags[m[1]] = true

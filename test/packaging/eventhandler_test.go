@@ -1,12 +1,14 @@
 package packaging
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-monitoring/vigil/test/testenv"
 )
@@ -57,7 +59,9 @@ func TestEventHandlerCommand(t *testing.T) {
 			}
 			// The test daemon listens on a free port, without SSL.
 			expanded += fmt.Sprintf(" -p %d -n", port)
-			cmd := exec.Command("/bin/sh", "-c", expanded)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "/bin/sh", "-c", expanded)
 			out, _ := cmd.CombinedOutput()
 			if code := cmd.ProcessState.ExitCode(); code != 0 {
 				t.Errorf("%s: exit %d\n%s", expanded, code, out)

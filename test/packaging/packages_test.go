@@ -2,11 +2,13 @@ package packaging
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-monitoring/vigil/test/testenv"
 )
@@ -109,7 +111,9 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	if err := os.WriteFile(path, unit, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(analyze, "verify", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, analyze, "verify", path)
 	cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=notice")
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
