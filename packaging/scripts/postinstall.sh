@@ -28,7 +28,12 @@ install -d -o vigil -g vigil -m 0750 /var/lib/vigil
 # The service is not started here: it listens on 5666, as the stock nrpe
 # daemon does, so an administrator migrating from nrpe picks the moment
 # (docs/migrating-from-nrpe.md).
+# On an upgrade (deb: configure with the old version in $2; rpm: $1 = 2) a
+# running agent is restarted onto the new binary; a stopped one stays stopped.
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null || true
+    if [ -n "${2:-}" ] || [ "$1" = 2 ]; then
+        systemctl try-restart vigil-agent.service >/dev/null 2>&1 || true
+    fi
 fi
 exit 0
