@@ -123,11 +123,8 @@ func parseNagiosObjects(t *testing.T, path string) []nagiosObject {
 		if cur == nil {
 			t.Fatalf("%s:%d: %q outside a definition", path, n, line)
 		}
-		key, value, _ := strings.Cut(line, " ")
-		if i := strings.IndexAny(key, "\t"); i >= 0 {
-			key, value = line[:i], line[i:]
-		}
-		cur.Attrs[key] = strings.TrimSpace(value)
+		key := strings.Fields(line)[0]
+		cur.Attrs[key] = strings.TrimSpace(strings.TrimPrefix(line, key))
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
