@@ -1,0 +1,178 @@
+package drift
+
+import (
+	"math"
+	"strconv"
+	"unsafe"
+)
+
+// columnData is what a window keeps of one column while its rows stream
+// past: the finite numbers, counts of each non-numeric label, and counts of
+// what was set aside. It never holds the raw rows.
+type columnData struct {
+	name      string
+	nums      []float64       // finite numeric values, in row order until sorted
+	labels    map[string]*int // non-numeric text, counted (pointers: no key allocation per row)
+	text      int             // cells holding non-numeric text
+	nonFinite int             // NaN, Inf, -Inf
+	missing   int             // empty cells, JSON null
+}
+
+func newColumnData(name string) *columnData {
+	return &columnData{name: name, labels: map[string]*int{}}
+}
+
+// cellKind classifies one cell as it is added.
+type cellKind uint8
+
+const (
+	cellNumber cellKind = iota
+	cellText
+	cellNonFinite
+	cellMissing
+)
+
+// cell is one parsed value, kept only where a window must hold rows back
+// (the last-N ring).
+type cell struct {
+	kind cellKind
+	num  float64
+	text string
+}
+
+// parseCell reads one field. Numbers are parsed as Go's ParseFloat reads a
+// decimal string, which gives the same double as Python's float(); text
+// that ParseFloat would take as NaN or infinity is kept apart so it never
+// enters a statistic. The byte slice is only borrowed.
+func parseCell(b []byte) cell {
+	b = trimSpace(b)
+	if len(b) == 0 {
+		return cell{kind: cellMissing}
+	}
+	s := unsafe.String(&b[0], len(b))
+	if v, err := strconv.ParseFloat(s, 64); err == nil || isRangeErr(err) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return cell{kind: cellNonFinite}
+		}
+		return cell{kind: cellNumber, num: v}
+	}
+	if isMissingWord(s) {
+		return cell{kind: cellMissing}
+	}
+	return cell{kind: cellText, text: string(b)}
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (c *columnData) add(v cell) {
+	switch v.kind {
+	case cellNumber:
+		c.nums = append(c.nums, v.num)
+	case cellText:
+		c.addLabel(v.text)
+	case cellNonFinite:
+		c.nonFinite++
+	default:
+		c.missing++
+	}
+}
+
+// window is one side of the comparison (reference or current): its columns
+// in file order and how many rows it kept.
+type window struct {
+	source  string
+	columns []*columnData
+	byName  map[string]*columnData
+	rows    int
+}
+
+func newWindow(source string, names []string) *window {
+	w := &window{source: source, byName: make(map[string]*columnData, len(names))}
+	for _, n := range names {
+		c := newColumnData(n)
+		w.columns = append(w.columns, c)
+		w.byName[n] = c
+	}
+	return w
+}
+
+func (w *window) names() []string {
+	out := make([]string, len(w.columns))
+	for i, c := range w.columns {
+		out[i] = c.name
+	}
+	return out
+}
+
+func (c *columnData) addLabel(text string) {
+	c.text++
+	if p := c.labels[text]; p != nil {
+		*p++
+		return
+	}
+	n := 1
+	c.labels[text] = &n
+}
+
+// addField adds one raw field without keeping the bytes: numbers are parsed
+// in place, a label is copied only the first time it is seen.
+func (c *columnData) addField(b []byte) {
+	b = trimSpace(b)
+	if len(b) == 0 {
+		c.missing++
+		return
+	}
+	s := unsafe.String(&b[0], len(b))
+	v, err := strconv.ParseFloat(s, 64)
+	if err == nil || isRangeErr(err) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			c.nonFinite++
+			return
+		}
+		c.nums = append(c.nums, v)
+		return
+	}
+	if isMissingWord(s) {
+		c.missing++
+		return
+	}
+	c.text++
+	if p := c.labels[s]; p != nil {
+		*p++
+		return
+	}
+	n := 1
+	c.labels[string(b)] = &n
+}
+
+// labelCounts returns the text labels and their counts.
+func (c *columnData) labelCounts() map[string]int {
+	out := make(map[string]int, len(c.labels))
+	for l, n := range c.labels {
+		out[l] = *n
+	}
+	return out
+}
+
+// isMissingWord reports the spellings of a missing value that pandas'
+// read_csv also treats as NaN (besides the empty field).
+func isMissingWord(s string) bool {
+	switch s {
+	case "NA", "N/A", "n/a", "null", "NULL", "None", "<NA>", "#N/A":
+		return true
+	}
+	return false
+}
