@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -326,8 +325,8 @@ func compareNumeric(o Options, res *columnResult, rc, cc *columnData) {
 		res.problem = emptyProblem(res.refN, res.curN)
 		return
 	}
-	slices.Sort(rc.nums)
-	slices.Sort(cc.nums)
+	sortFloats(rc.nums)
+	sortFloats(cc.nums)
 	if rc.nums[0] == rc.nums[len(rc.nums)-1] {
 		res.notes = append(res.notes, fmt.Sprintf("reference is constant (%s)", formatShort(rc.nums[0])))
 	}
