@@ -137,12 +137,50 @@ func Check(ctx context.Context, o Options, th plugin.Thresholds) plugin.Result {
 	if err := sameSchema(ref, cur, o.Columns != nil); err != nil {
 		return plugin.Unknownf("%v", err)
 	}
+	if ref.rows == 0 {
+		return plugin.Unknownf("reference %s has no rows", o.Reference)
+	}
+	if cur.rows == 0 {
+		msg := fmt.Sprintf("current window is empty: %s has no rows", o.Current)
+		if o.Since != "" {
+			msg = fmt.Sprintf("current window is empty: no row of %s since %s (%d rows read", o.Current, o.Since, cur.read)
+			if cur.badTime > 0 {
+				msg += fmt.Sprintf(", %d with unreadable timestamps", cur.badTime)
+			}
+			msg += ")"
+		}
+		return plugin.Unknownf("%s", msg)
+	}
 	plugin.SetStage(ctx, "computing drift statistics")
 	cols := compareColumns(ctx, o, ref, cur)
 	if ctx.Err() != nil {
 		return plugin.Unknownf("cancelled while computing drift statistics")
 	}
-	return evaluate(o, th, cols)
+	res := evaluate(o, th, cols)
+	res.Details = append([]string{windowLine(o, ref, cur)}, res.Details...)
+	return res
+}
+
+// windowLine describes what each side held, first in the long output.
+func windowLine(o Options, ref, cur *window) string {
+	line := fmt.Sprintf("reference %s: %d rows; current %s: ", o.Reference, ref.rows, o.Current)
+	if cur.rows == cur.read {
+		line += fmt.Sprintf("%d rows", cur.rows)
+	} else {
+		line += fmt.Sprintf("%d of %d rows", cur.rows, cur.read)
+		var why []string
+		if o.Since != "" {
+			why = append(why, "since "+o.Since)
+		}
+		if o.CurrentLast > 0 {
+			why = append(why, fmt.Sprintf("last %d", o.CurrentLast))
+		}
+		line += " (" + strings.Join(why, ", ") + ")"
+	}
+	if cur.badTime > 0 {
+		line += fmt.Sprintf("; %d rows skipped for unreadable timestamps in %s", cur.badTime, o.TimestampColumn)
+	}
+	return line
 }
 
 // readWindows reads the reference (every row) and the current window (last
@@ -311,7 +349,7 @@ func compareNumeric(o Options, res *columnResult, rc, cc *columnData) {
 	}{{"reference", rc}, {"current", cc}} {
 		if side.c.text > 0 {
 			if o.OnBadValue == BadFail {
-				res.problem = fmt.Sprintf("%d non-numeric value(s) in %s, e.g. %q (--on-bad-value fail)", side.c.text, side.name, exampleLabel(side.c))
+				res.problem = fmt.Sprintf("%d non-numeric value%s in %s, e.g. %q, and --on-bad-value fail", side.c.text, plural(side.c.text), side.name, exampleLabel(side.c))
 				return
 			}
 			res.notes = append(res.notes, fmt.Sprintf("%d non-numeric skipped in %s (e.g. %q)", side.c.text, side.name, exampleLabel(side.c)))

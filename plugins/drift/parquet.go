@@ -41,12 +41,12 @@ func readParquet(ctx context.Context, src string, sink *rowSink) error {
 	} else {
 		f, err := os.Open(src)
 		if err != nil {
-			return fmt.Errorf("opening %w", err)
+			return err
 		}
 		defer f.Close()
 		st, err := f.Stat()
 		if err != nil {
-			return fmt.Errorf("opening %w", err)
+			return err
 		}
 		ra, size = f, st.Size()
 	}

@@ -139,6 +139,7 @@ func (s *rowSink) finish() *window {
 		}
 		s.ring = nil
 	}
+	s.win.read, s.win.badTime = s.seen, s.badTimes
 	return s.win
 }
 

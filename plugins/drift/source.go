@@ -30,7 +30,7 @@ func openSource(ctx context.Context, src string) (io.ReadCloser, error) {
 	}
 	f, err := os.Open(src)
 	if err != nil {
-		return nil, fmt.Errorf("opening %w", err)
+		return nil, err // "open PATH: reason" already says it all
 	}
 	return f, nil
 }
@@ -66,5 +66,5 @@ func detectFormat(src string) (string, error) {
 	case ".prom", ".metrics":
 		return FormatHistogram, nil
 	}
-	return "", fmt.Errorf("cannot tell the format of %q from its name; give --format csv|tsv|jsonl|parquet|histogram", src)
+	return "", fmt.Errorf("cannot tell the format of %q from its name; give --format (csv, tsv, jsonl, parquet or histogram)", src)
 }

@@ -96,7 +96,9 @@ type window struct {
 	source  string
 	columns []*columnData
 	byName  map[string]*columnData
-	rows    int
+	rows    int // rows kept
+	read    int // rows read before the window was cut
+	badTime int // rows skipped because their timestamp was unreadable
 }
 
 func newWindow(source string, names []string) *window {
