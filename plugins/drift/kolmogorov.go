@@ -133,7 +133,12 @@ func smirnov(n int, x float64) float64 {
 			sum += math.Exp(lt - scale)
 		}
 	}
-	return x * sum * math.Exp(scale)
+	if sum == 0 {
+		return 0
+	}
+	// One exp at the end, so a result in the subnormal range is rounded
+	// once rather than losing digits in a product.
+	return math.Exp(math.Log(x) + math.Log(sum) + scale)
 }
 
 // durbinCDF is P(D_n < x) by Durbin's matrix method as made practical by
