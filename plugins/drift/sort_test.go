@@ -12,7 +12,7 @@ func TestSortFloatsMatchesSlicesSort(t *testing.T) {
 	for _, n := range []int{0, 1, 10, 5000, 100_000} {
 		for _, gen := range []func() float64{
 			func() float64 { return r.NormFloat64() * 1e3 },
-			func() float64 { return float64(r.IntN(7) - 3) },                 // ties, negatives, zero
+			func() float64 { return float64(r.IntN(7) - 3) },                   // ties, negatives, zero
 			func() float64 { return math.Ldexp(r.Float64(), r.IntN(200)-100) }, // wide exponents
 			func() float64 { return -r.ExpFloat64() },
 		} {
