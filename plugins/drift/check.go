@@ -490,6 +490,8 @@ func evaluate(o Options, user plugin.Thresholds, cols []*columnResult) plugin.Re
 		th := user
 		if !user.Set() {
 			th = methodDefaults(c.method)
+		} else if c.decision().pValue {
+			th = plugin.Thresholds{Warning: pValueRange(user.Warning), Critical: pValueRange(user.Critical)}
 		}
 		if o.Bonferroni && c.decision().pValue {
 			th = plugin.Thresholds{Warning: scaleRange(th.Warning, pTests), Critical: scaleRange(th.Critical, pTests)}
@@ -504,6 +506,17 @@ func evaluate(o Options, user plugin.Thresholds, cols []*columnResult) plugin.Re
 		c.status = th.Evaluate(v)
 	}
 	return render(o, cols, pTests)
+}
+
+// pValueRange reads a bare number N given for a p-value as "alert when p
+// is below N" (the range N:), since the standard meaning of N, alert above
+// N, is never what anyone wants of a p-value. Ranges written with ':', '~'
+// or '@' apply as written.
+func pValueRange(r *plugin.Range) *plugin.Range {
+	if r == nil || r.Inside || r.Start != 0 || math.IsInf(r.End, 1) {
+		return r
+	}
+	return &plugin.Range{Start: r.End, End: math.Inf(1)}
 }
 
 // driftScore orders drifted columns, most drifted first, across statistics:

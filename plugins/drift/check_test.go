@@ -66,6 +66,7 @@ func checkCases() []checkCase {
 		{"auto_no_drift", map[string]string{"ref.csv": refCSV, "cur.csv": sameCSV}, []string{"--timestamp-column", "ts"}, plugin.OK},
 		{"auto_drift", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--timestamp-column", "ts"}, plugin.Warning},
 		{"psi_critical", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--timestamp-column", "ts", "--method", "psi"}, plugin.Critical},
+		{"ks_bare_p_thresholds", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--column", "score", "--column", "age", "-m", "ks", "-w", "0.05", "-c", "0.000001"}, plugin.Warning},
 		{"ks_user_thresholds", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--column", "score", "--column", "age", "-m", "ks", "-w", "0.05:", "-c", "0.001:"}, plugin.Critical},
 		{"wasserstein_numeric_only", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--timestamp-column", "ts", "-m", "wasserstein"}, plugin.Warning},
 		{"psi_user_warning_only", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--timestamp-column", "ts", "-w", "0.1", "--column", "score", "--column", "country", "-m", "psi", "--type", "score=numeric"}, plugin.Warning},
