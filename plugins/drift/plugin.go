@@ -27,8 +27,8 @@ chi-squared homogeneity, Hellinger. Without --method each column gets
 Evidently's default: numeric KS p < 0.05 when both samples have at most 1000
 values, else normed Wasserstein > 0.1; categorical chi-squared p < 0.05 up to
 1000 values, else Jensen-Shannon > 0.1; a drifted column is a WARNING. PSI
-defaults to -w 0.1 -c 0.25. -w/-c apply to the chosen statistic; for p-values
-write them as "0.05:" (alert below 0.05).
+defaults to -w 0.1 -c 0.25. -w/-c apply to the chosen statistic; for a p-value
+a bare number alerts below it (-w 0.05 is the range 0.05:).
 Inputs: CSV/TSV, JSON Lines, Parquet (files or HTTP(S) URLs), or a Prometheus
 histogram (--format histogram): reference bucket snapshot against the increase
 of the current buckets since --current-base or the last run (--state-file).`,

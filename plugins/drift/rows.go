@@ -139,6 +139,9 @@ func (s *rowSink) finish() *window {
 		}
 		s.ring = nil
 	}
+	for _, c := range s.win.columns {
+		c.seal()
+	}
 	s.win.read, s.win.badTime = s.seen, s.badTimes
 	return s.win
 }

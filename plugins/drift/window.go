@@ -11,7 +11,9 @@ import (
 // what was set aside. It never holds the raw rows.
 type columnData struct {
 	name      string
-	nums      []float64       // finite numeric values, in row order until sorted
+	nums      []float64       // finite numeric values, in row order until sorted; set by seal
+	chunks    [][]float64     // full blocks of values while reading
+	block     []float64       // the block being filled
 	labels    map[string]*int // non-numeric text, counted (pointers: no key allocation per row)
 	text      int             // cells holding non-numeric text
 	nonFinite int             // NaN, Inf, -Inf
@@ -80,7 +82,7 @@ func trimSpace(b []byte) []byte {
 func (c *columnData) add(v cell) {
 	switch v.kind {
 	case cellNumber:
-		c.nums = append(c.nums, v.num)
+		c.appendNum(v.num)
 	case cellText:
 		c.addLabel(v.text)
 	case cellNonFinite:
@@ -144,7 +146,7 @@ func (c *columnData) addField(b []byte) {
 			c.nonFinite++
 			return
 		}
-		c.nums = append(c.nums, v)
+		c.appendNum(v)
 		return
 	}
 	if isMissingWord(s) {
@@ -177,4 +179,33 @@ func isMissingWord(s string) bool {
 		return true
 	}
 	return false
+}
+
+// numBlock is the size of the blocks numbers are gathered in: appending to
+// one growing slice would copy a million-row column about twenty times.
+const numBlock = 1 << 16
+
+func (c *columnData) appendNum(v float64) {
+	if len(c.block) == cap(c.block) {
+		if c.block != nil {
+			c.chunks = append(c.chunks, c.block)
+		}
+		c.block = make([]float64, 0, numBlock)
+	}
+	c.block = append(c.block, v)
+}
+
+// seal gathers the blocks into nums, exactly sized.
+func (c *columnData) seal() {
+	n := len(c.nums) + len(c.block)
+	for _, b := range c.chunks {
+		n += len(b)
+	}
+	out := make([]float64, 0, n)
+	out = append(out, c.nums...)
+	for _, b := range c.chunks {
+		out = append(out, b...)
+	}
+	out = append(out, c.block...)
+	c.nums, c.chunks, c.block = out, nil, nil
 }
