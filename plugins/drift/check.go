@@ -288,6 +288,7 @@ func sameSchema(ref, cur *window, explicit bool) error {
 // columnResult is one column's verdict.
 type columnResult struct {
 	name       string
+	label      string // perfdata label prefix when not name
 	kind       string
 	method     string
 	stats      []statistic // decision statistic first
@@ -602,7 +603,11 @@ func render(o Options, cols []*columnResult, pTests int) plugin.Result {
 	for _, c := range cols {
 		res.Details = append(res.Details, detailLine(c))
 		for i, s := range c.stats {
-			p := plugin.Perfdata{Label: c.name + "_" + s.name, Value: s.value, Min: s.min, Max: s.max}
+			prefix := c.name
+			if c.label != "" {
+				prefix = c.label
+			}
+			p := plugin.Perfdata{Label: prefix + "_" + s.name, Value: s.value, Min: s.min, Max: s.max}
 			if i == 0 {
 				p.Warning, p.Critical = c.thresholds.Warning, c.thresholds.Critical
 			}

@@ -255,7 +255,9 @@ func checkHistogram(ctx context.Context, o Options, th plugin.Thresholds) plugin
 	if len(h.Labels) > 0 {
 		name += "{" + strings.Join(h.Labels, ",") + "}"
 	}
-	col := &columnResult{name: name, kind: "histogram"}
+	// Perfdata labels stay plain (graphers split on '{', '=', '/'); the
+	// label matchers are in the text.
+	col := &columnResult{name: name, label: h.Metric, kind: "histogram"}
 	rv, cv := ref.perBucket(), cur.perBucket()
 	col.refN, col.curN = int(ref.total()), int(cur.total())
 	if col.refN == 0 || col.curN == 0 {

@@ -72,7 +72,7 @@ func TestHistogramWindow(t *testing.T) {
 
 	// Auto: 3000 observations → Jensen–Shannon.
 	res = Check(context.Background(), opts(HistogramOptions{CurrentBase: basePath, Labels: []string{"path=/infer"}}, MethodAuto), plugin.Thresholds{})
-	if res.Perfdata[0].Label != "request_seconds{path=/infer}_jensenshannon" || !closeRel(res.Perfdata[0].Value, JensenShannon(floats(refCounts), floats(slower)), 1e-12) {
+	if res.Perfdata[0].Label != "request_seconds_jensenshannon" || !closeRel(res.Perfdata[0].Value, JensenShannon(floats(refCounts), floats(slower)), 1e-12) {
 		t.Errorf("auto: %s", res.Render("DRIFT"))
 	}
 
