@@ -218,6 +218,13 @@ func readWindows(ctx context.Context, o Options, format string) (ref, cur *windo
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		// One message for both sides, in the words of plugin.Execute.
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil, errors.New("timed out while reading the reference and current data")
+		}
+		return nil, nil, errors.New("cancelled while reading the reference and current data")
+	}
 	switch {
 	case errs[0] != nil && errs[1] != nil:
 		return nil, nil, fmt.Errorf("%w; %w", errs[0], errs[1])
