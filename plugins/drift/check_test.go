@@ -256,3 +256,16 @@ func TestUserThresholdsNeedOneStatistic(t *testing.T) {
 		t.Errorf("defaults: got %s", res.Render("DRIFT"))
 	}
 }
+
+// TestPluginRerun: one Plugin value run twice keeps nothing of the first
+// run's flags.
+func TestPluginRerun(t *testing.T) {
+	p := New()
+	var out bytes.Buffer
+	plugin.Run(context.Background(), p, []string{"--reference", "a.csv", "--current", "b.csv", "--column", "x", "--type", "x=numeric"}, &out, &out)
+	out.Reset()
+	st := plugin.Run(context.Background(), p, []string{"--current", "b.csv"}, &out, &out)
+	if got := strings.TrimSpace(out.String()); st != plugin.Unknown || got != "DRIFT UNKNOWN - --reference is required" {
+		t.Errorf("second run: %s", got)
+	}
+}

@@ -41,6 +41,9 @@ of the current buckets since --current-base or the last run (--state-file).`,
 		},
 		Thresholds: true,
 		Flags: func(fs *pflag.FlagSet) {
+			// Fresh options on every parse: a Plugin run twice never sees the
+			// previous run's flags.
+			o, types = Options{}, nil
 			fs.StringVar(&o.Reference, "reference", "", "reference data: file or HTTP(S) URL")
 			fs.StringVar(&o.Current, "current", "", "current data: file or HTTP(S) URL")
 			fs.StringVar(&o.Format, "format", "", "csv, tsv, jsonl, parquet or histogram (default: from the current input's extension)")
