@@ -82,7 +82,7 @@ func Run(ctx context.Context, p *Plugin, args []string, stdout, stderr io.Writer
 	if p.Flags != nil {
 		p.Flags(fs)
 	}
-	fs.VarP(&timeout, "timeout", "t", "seconds before the check gives up, and the state it then reports (default 10:UNKNOWN)")
+	fs.VarP(&timeout, "timeout", "t", "seconds before the check gives up, optionally with the state to report then (UNKNOWN unless given)")
 	fs.CountVarP(&env.Verbose, "verbose", "v", "more detail; repeat for more (-vvv)")
 	fs.BoolVarP(&version, "version", "V", false, "print the version and exit")
 	fs.BoolVarP(&help, "help", "h", false, "print this help and exit")
