@@ -65,7 +65,7 @@ func readParquet(ctx context.Context, src string, sink *rowSink) error {
 			continue
 		}
 		if leaf.MaxRepetitionLevel > 0 {
-			return fmt.Errorf("Parquet column %q is repeated (a list); check_drift compares scalar columns", names[i])
+			return fmt.Errorf("column %q is a repeated Parquet field (a list); check_drift compares scalar columns", names[i])
 		}
 		if lt := leaf.Node.Type().LogicalType(); lt != nil {
 			if ts, ok := lt.Value.(*format.TimestampType); ok && ts.Unit.Value != nil {

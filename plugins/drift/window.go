@@ -113,14 +113,6 @@ func newWindow(source string, names []string) *window {
 	return w
 }
 
-func (w *window) names() []string {
-	out := make([]string, len(w.columns))
-	for i, c := range w.columns {
-		out[i] = c.name
-	}
-	return out
-}
-
 func (c *columnData) addLabel(text string) {
 	c.text++
 	if p := c.labels[text]; p != nil {

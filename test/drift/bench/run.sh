@@ -3,7 +3,7 @@
 # (test/drift/scipy/drift_scipy.py): 1,000,000 reference and 1,000,000
 # current rows of 5 numeric columns in CSV, default statistics.
 #
-#   test/drift/bench/bench.sh [ROWS]
+#   test/drift/bench/run.sh [ROWS]
 #
 # The data is generated once into a temporary directory, removed at exit.
 # Prints wall time and peak RSS of each and the ratio.
