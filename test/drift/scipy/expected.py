@@ -86,6 +86,17 @@ for n in [1, 2, 5, 10, 50, 100, 140, 141, 300, 1000, 5000, 10000, 100000, 100001
     for d in [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.45, 0.5, 0.6, 0.9, 0.99]:
         kstwo.append({"n": n, "d": d, "sf": float(stats.kstwo.sf(d, n))})
 
+# And random points around D ~ 1/sqrt(n), where the branches meet.
+grid_rng = np.random.default_rng(5)
+for _ in range(300):
+    n = int(grid_rng.choice([grid_rng.integers(1, 141), grid_rng.integers(141, 3000), grid_rng.integers(3000, 200000)]))
+    if grid_rng.random() < 0.8:
+        d = grid_rng.uniform(0.2, 3.5) / np.sqrt(n)
+    else:
+        d = grid_rng.uniform(0, 1)
+    d = float(np.clip(d, 1e-6, 0.999999))
+    kstwo.append({"n": n, "d": d, "sf": float(stats.kstwo.sf(d, n))})
+
 categorical_cases = [
     ("shares_shift", {"a": 500, "b": 300, "c": 200}, {"a": 420, "b": 330, "c": 250}),
     ("new_category", {"a": 50, "b": 30}, {"a": 40, "b": 30, "c": 5}),
