@@ -77,7 +77,9 @@ func readParquet(ctx context.Context, src string, sink *rowSink) error {
 		return err
 	}
 	fields := make([][]byte, len(names))
-	scratch := make([]byte, 0, 64*len(names))
+	bufs := make([][]byte, len(names)) // per-column scratch for text values
+	nums := make([]float64, len(names))
+	isNum := make([]bool, len(names))
 	rows := make([]parquet.Row, 256)
 	for _, rg := range pf.RowGroups() {
 		rr := rg.Rows()
@@ -89,24 +91,27 @@ func readParquet(ctx context.Context, src string, sink *rowSink) error {
 			n, err := rr.ReadRows(rows)
 			for _, row := range rows[:n] {
 				clear(fields)
-				scratch = scratch[:0]
-				// Offsets into scratch, fixed up after it stops growing.
-				var spans [][2]int
-				var cols []int
+				clear(isNum)
 				for _, v := range row {
 					c := v.Column()
 					if c < 0 || c >= len(fields) || v.IsNull() {
 						continue
 					}
-					start := len(scratch)
-					scratch = appendParquetValue(scratch, v, tsUnit[c])
-					spans = append(spans, [2]int{start, len(scratch)})
-					cols = append(cols, c)
+					switch {
+					case v.Kind() == parquet.Double:
+						nums[c], isNum[c] = v.Double(), true
+					case v.Kind() == parquet.Float:
+						nums[c], isNum[c] = float64(v.Float()), true
+					case v.Kind() == parquet.Int32:
+						nums[c], isNum[c] = float64(v.Int32()), true
+					case v.Kind() == parquet.Int64 && tsUnit[c] == 0:
+						nums[c], isNum[c] = float64(v.Int64()), true
+					default:
+						bufs[c] = appendParquetValue(bufs[c][:0], v, tsUnit[c])
+						fields[c] = bufs[c]
+					}
 				}
-				for k, c := range cols {
-					fields[c] = scratch[spans[k][0]:spans[k][1]]
-				}
-				if err := sink.addRow(fields); err != nil {
+				if err := sink.addTypedRow(fields, nums, isNum); err != nil {
 					rr.Close()
 					return err
 				}

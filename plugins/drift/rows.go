@@ -123,6 +123,40 @@ func (s *rowSink) addRow(fields [][]byte) error {
 	return nil
 }
 
+// addTypedRow is addRow for readers that already hold numbers (Parquet):
+// where isNum[i] is set the value is nums[i] and fields[i] is ignored, so a
+// number never makes a round trip through text.
+func (s *rowSink) addTypedRow(fields [][]byte, nums []float64, isNum []bool) error {
+	if s.filterTime || s.lastN > 0 {
+		// Rare paths: fall back to text, which they parse anyway.
+		for i, ok := range isNum {
+			if ok {
+				fields[i] = strconv.AppendFloat(fields[i][:0], nums[i], 'g', -1, 64)
+			}
+		}
+		return s.addRow(fields)
+	}
+	s.seen++
+	s.win.rows++
+	for k, i := range s.colField {
+		c := s.win.columns[k]
+		switch {
+		case i >= len(fields):
+			c.missing++
+		case isNum[i]:
+			v := nums[i]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				c.nonFinite++
+			} else {
+				c.appendNum(v)
+			}
+		default:
+			c.addField(fields[i])
+		}
+	}
+	return nil
+}
+
 // finish flushes the last-N ring into the window, oldest row first.
 func (s *rowSink) finish() *window {
 	if s.lastN > 0 {
