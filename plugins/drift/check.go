@@ -77,8 +77,10 @@ func (o *Options) validate() error {
 		return errors.New("--current is required")
 	case !validMethod(o.Method):
 		return fmt.Errorf("--method %q is not one of %s", o.Method, strings.Join(Methods, ", "))
-	case o.Bins < 2:
-		return fmt.Errorf("--bins %d: need at least 2", o.Bins)
+	case o.Bins < 2 || o.Bins > 1000:
+		return fmt.Errorf("--bins %d: must be between 2 and 1000", o.Bins)
+	case o.Show < 1:
+		return fmt.Errorf("--show %d: must be at least 1", o.Show)
 	case !(o.PSIEpsilon > 0 && o.PSIEpsilon < 1):
 		return fmt.Errorf("--psi-epsilon %g must be between 0 and 1", o.PSIEpsilon)
 	case !(o.DriftShare >= 0 && o.DriftShare <= 1):

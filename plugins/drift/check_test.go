@@ -88,6 +88,8 @@ func checkCases() []checkCase {
 		{"tsv_delimiter", map[string]string{"ref.tsv": strings.ReplaceAll(refCSV, ",", "\t"), "cur.tsv": strings.ReplaceAll(shiftCSV, ",", "\t")}, []string{"--column", "score"}, plugin.Warning},
 		{"semicolon_quoted", map[string]string{"ref.csv": "name;v\n\"a;b\";1\n\"c\"\"d\";2\n\"multi\nline\";3\n", "cur.csv": "name;v\n\"a;b\";1\n\"c\"\"d\";2\nnew;3\n"}, []string{"--delimiter", ";", "-m", "psi"}, plugin.Critical},
 		{"empty_reference", map[string]string{"ref.csv": "", "cur.csv": shiftCSV}, nil, plugin.Unknown},
+		{"bad_bins", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--bins", "1000000000"}, plugin.Unknown},
+		{"bad_show", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--show", "-1"}, plugin.Unknown},
 		{"bad_method", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"-m", "kl"}, plugin.Unknown},
 		{"unknown_format", map[string]string{"ref.dat": refCSV, "cur.dat": shiftCSV}, nil, plugin.Unknown},
 		{"missing_file", map[string]string{"cur.csv": shiftCSV}, nil, plugin.Unknown},
