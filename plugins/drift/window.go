@@ -52,7 +52,7 @@ func parseCell(b []byte) cell {
 		return cell{kind: cellMissing}
 	}
 	s := unsafe.String(&b[0], len(b))
-	if v, err := strconv.ParseFloat(s, 64); err == nil || isRangeErr(err) {
+	if v, ok := parseNumber(b); ok {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return cell{kind: cellNonFinite}
 		}
@@ -131,9 +131,7 @@ func (c *columnData) addField(b []byte) {
 		c.missing++
 		return
 	}
-	s := unsafe.String(&b[0], len(b))
-	v, err := strconv.ParseFloat(s, 64)
-	if err == nil || isRangeErr(err) {
+	if v, ok := parseNumber(b); ok {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			c.nonFinite++
 			return
@@ -141,6 +139,7 @@ func (c *columnData) addField(b []byte) {
 		c.appendNum(v)
 		return
 	}
+	s := unsafe.String(&b[0], len(b))
 	if isMissingWord(s) {
 		c.missing++
 		return
