@@ -88,6 +88,7 @@ func checkCases() []checkCase {
 		{"tsv_delimiter", map[string]string{"ref.tsv": strings.ReplaceAll(refCSV, ",", "\t"), "cur.tsv": strings.ReplaceAll(shiftCSV, ",", "\t")}, []string{"--column", "score"}, plugin.Warning},
 		{"semicolon_quoted", map[string]string{"ref.csv": "name;v\n\"a;b\";1\n\"c\"\"d\";2\n\"multi\nline\";3\n", "cur.csv": "name;v\n\"a;b\";1\n\"c\"\"d\";2\nnew;3\n"}, []string{"--delimiter", ";", "-m", "psi"}, plugin.Critical},
 		{"empty_reference", map[string]string{"ref.csv": "", "cur.csv": shiftCSV}, nil, plugin.Unknown},
+		{"no_header_format_flag", map[string]string{"ref.txt": strings.SplitN(refCSV, "\n", 2)[1], "cur.txt": strings.SplitN(shiftCSV, "\n", 2)[1]}, []string{"--format", "csv", "--no-header", "--column", "2", "--column", "4"}, plugin.Warning},
 		{"bad_bins", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--bins", "1000000000"}, plugin.Unknown},
 		{"bad_show", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"--show", "-1"}, plugin.Unknown},
 		{"bad_method", map[string]string{"ref.csv": refCSV, "cur.csv": shiftCSV}, []string{"-m", "kl"}, plugin.Unknown},
