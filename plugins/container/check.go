@@ -3,7 +3,6 @@ package container
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
@@ -29,22 +28,14 @@ func Check(ctx context.Context, opts Options) plugin.Result {
 	return rep.Result()
 }
 
-// runnerGrace outlasts plugin.Execute's wait (200 ms) for a check's own
-// verdict after the deadline.
-const runnerGrace = 500 * time.Millisecond
-
 func errorResult(ctx context.Context, err error) plugin.Result {
 	var ee *EngineError
 	if errors.As(err, &ee) {
 		return plugin.Unknownf("%s", ee.Msg)
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// The plugin runner reports a timeout itself, in the state -t asks
-		// for and naming the stage, but only if the check has not returned
-		// within its grace period; the engine client returns at once when
-		// the deadline passes, so hold the result back until the runner has
-		// spoken. A direct caller of Check gets this result a little late.
-		time.Sleep(runnerGrace)
+		// plugin.Execute replaces this with its own message naming the
+		// stage, in the state -t asks for.
 		return plugin.Unknownf("timed out: %v", ctx.Err())
 	}
 	if ctx.Err() != nil {
