@@ -33,9 +33,12 @@ func errorResult(ctx context.Context, err error) plugin.Result {
 	if errors.As(err, &ee) {
 		return plugin.Unknownf("%s", ee.Msg)
 	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// plugin.Execute replaces this with its own message naming the
+		// stage, in the state -t asks for.
+		return plugin.Unknownf("timed out: %v", ctx.Err())
+	}
 	if ctx.Err() != nil {
-		// The runner replaces this with "timed out after Ns while <stage>"
-		// when it is its deadline; a caller of Check sees this.
 		return plugin.Unknownf("%v", ctx.Err())
 	}
 	return plugin.Unknownf("%v", err)

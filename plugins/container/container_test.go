@@ -7,11 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/spf13/pflag"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
@@ -126,7 +128,12 @@ func TestCountRestartsWindow(t *testing.T) {
 	created := now.Add(-time.Hour)
 	run := func(at time.Time, count int, started time.Time) int {
 		vs := []Verdict{{ID: "abc", Name: "c", RestartCount: count, StartedAt: started, Created: created}}
-		if err := countRestarts(context.Background(), opts, vs, at); err != nil {
+		st, err := openState(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		observeRestarts(st, opts, vs, at)
+		if err := st.close(at); err != nil {
 			t.Fatal(err)
 		}
 		return vs[0].Restarts
@@ -295,5 +302,33 @@ func TestQuoteProbe(t *testing.T) {
 	}
 	if got := quoteProbe("HTTP 503: model not loaded\nsecond line"); got != `"HTTP 503: model not loaded"` {
 		t.Errorf("quoteProbe(multi-line) = %q", got)
+	}
+}
+
+// TestPluginReuse: flags bound again (the runner builds a new flag set on
+// every run of one Plugin, which the agent reuses) start from the defaults,
+// keeping nothing from the previous run.
+func TestPluginReuse(t *testing.T) {
+	var opts Options
+	parse := func(args ...string) {
+		fs := pflag.NewFlagSet("check_container", pflag.ContinueOnError)
+		bindFlags(fs, &opts)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parse("--all", "--expect", "3", "--min-uptime", "5m", "--cpu-warning", "10", "--no-match", "ok", "--restart-window", "1h", "--restarts-critical", "2")
+	parse("--name", "a")
+	want := Options{Names: []string{"a"}, NoMatch: plugin.Critical, StatsConcurrency: DefaultStatsConcurrency, CPUSample: CPUSampleSinceLast, Perfdata: PerfdataAll}
+	if !reflect.DeepEqual(opts, want) {
+		t.Errorf("after a second parse: %+v, want %+v", opts, want)
+	}
+	// And through the runner: the second run has no selection.
+	p := New()
+	var out bytes.Buffer
+	plugin.Run(context.Background(), p, []string{"--all", "--docker-host", "unix:///nonexistent.sock"}, &out, &out)
+	out.Reset()
+	if st := plugin.Run(context.Background(), p, nil, &out, &out); st != plugin.Unknown || !strings.Contains(out.String(), "no containers selected") {
+		t.Errorf("second run kept the first run's --all: %v %q", st, out.String())
 	}
 }

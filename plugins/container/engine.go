@@ -56,7 +56,7 @@ func engineError(ctx context.Context, host, doing string, err error) error {
 		// The plugin runner reports the timeout with the stage it was in.
 		return ctx.Err()
 	}
-	msg := err.Error()
+	msg := strings.TrimPrefix(err.Error(), "Error response from daemon: ")
 	switch {
 	case isPermission(err):
 		return &EngineError{Host: host, Err: err, Msg: permissionMessage(host)}

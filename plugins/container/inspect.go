@@ -28,36 +28,60 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 		opts.StatsConcurrency = DefaultStatsConcurrency
 	}
 	rep := &Report{Selection: describeSelection(opts), Expect: opts.Expect, opts: opts}
+	defer rep.stage(ctx, "")
 
-	plugin.SetStage(ctx, "listing containers")
+	rep.stage(ctx, "listing containers")
 	list, err := selectContainers(ctx, cli, opts)
 	if err != nil {
 		return nil, engineError(ctx, cli.DaemonHost(), "listing containers", err)
 	}
+	// After the first request, which negotiates the version if the
+	// caller's client has not yet.
+	rep.engine = fmt.Sprintf("%s API %s", cli.DaemonHost(), cli.ClientVersion())
 
-	plugin.SetStage(ctx, "inspecting containers")
+	rep.stage(ctx, "inspecting containers")
 	verdicts, notes, err := inspectAll(ctx, cli, list, opts.StatsConcurrency, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	rep.Notes = append(rep.Notes, notes...)
 
-	if opts.wantRestarts() {
-		plugin.SetStage(ctx, "counting restarts")
-		rep.Restarts = true
-		if err := countRestarts(ctx, opts, verdicts, time.Now()); err != nil {
-			rep.Notes = append(rep.Notes, Finding{Status: plugin.Unknown, Kind: KindError, Text: fmt.Sprintf("restarts not counted: %v", err)})
+	rep.Restarts = opts.wantRestarts()
+	rep.Stats = opts.wantStats()
+	var st *checkState
+	if opts.wantState() {
+		rep.stage(ctx, "reading the state file")
+		st, err = openState(ctx, opts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if rep.Restarts {
+				rep.Notes = append(rep.Notes, Finding{Status: plugin.Unknown, Kind: KindError, Text: fmt.Sprintf("restarts not counted: %v", err)})
+			} else {
+				rep.Notes = append(rep.Notes, Finding{Status: plugin.OK, Kind: KindError, Text: fmt.Sprintf("CPU measured over 1s only: %v", err)})
+			}
+		} else {
+			observeRestarts(st, opts, verdicts, time.Now())
 		}
 	}
-	if opts.wantStats() {
-		plugin.SetStage(ctx, "fetching stats")
-		rep.Stats = true
-		if err := fetchStats(ctx, cli, verdicts, opts.StatsConcurrency); err != nil {
+	if rep.Stats {
+		rep.stage(ctx, "fetching stats")
+		err := fetchStats(ctx, cli, verdicts, opts, st, time.Now())
+		if err != nil {
+			if st != nil {
+				st.unlock()
+			}
 			return nil, err
 		}
 	}
+	if st != nil {
+		if err := st.close(time.Now()); err != nil {
+			rep.Notes = append(rep.Notes, Finding{Status: plugin.Unknown, Kind: KindError, Text: fmt.Sprintf("state not saved: %v", err)})
+		}
+	}
 	if opts.ImageStale {
-		plugin.SetStage(ctx, "inspecting images")
+		rep.stage(ctx, "inspecting images")
 		if err := checkImages(ctx, cli, verdicts); err != nil {
 			return nil, err
 		}
@@ -146,13 +170,16 @@ func verdictFrom(info container.InspectResponse, now time.Time) Verdict {
 	}
 	if s := info.State; s != nil {
 		v.State = string(s.Status)
-		v.Running = s.Running
+		// The engine flags a restarting container Running; no process is up.
+		v.Running = s.Running && !s.Restarting
 		v.ExitCode = s.ExitCode
 		v.OOMKilled = s.OOMKilled
 		v.Error = s.Error
 		v.StartedAt = parseTime(s.StartedAt)
 		v.FinishedAt = parseTime(s.FinishedAt)
-		if s.Running && !v.StartedAt.IsZero() {
+		// A restarting container is flagged Running by the engine, but
+		// no process is up: it has no uptime.
+		if (v.State == "running" || v.State == "paused") && !v.StartedAt.IsZero() {
 			v.Uptime = now.Sub(v.StartedAt)
 			if v.Uptime < 0 {
 				v.Uptime = 0

@@ -59,10 +59,21 @@ type Options struct {
 	// host's memory when it has none.
 	CPU    plugin.Thresholds
 	Memory plugin.Thresholds
+	// CPUSample is CPUSampleSinceLast (the default, "") or
+	// CPUSampleOneSecond.
+	CPUSample string
 	// Stats fetches CPU and memory for perfdata even without thresholds.
 	Stats bool
 	// StatsConcurrency bounds the concurrent stats requests.
 	StatsConcurrency int
+
+	// Perfdata is PerfdataAll (default, ""), PerfdataTotals or
+	// PerfdataNone.
+	Perfdata string
+
+	// Verbose (-v) adds a long-output line with the engine's address, the
+	// negotiated API version and how long each stage took.
+	Verbose int
 
 	// ImageStale reports a container whose image tag now points to another
 	// image id (a deploy that was never rolled out) as a WARNING.
@@ -72,6 +83,23 @@ type Options struct {
 // DefaultStatsConcurrency lets 50 containers' stats, each of which the
 // engine answers only after two samples one second apart, arrive together.
 const DefaultStatsConcurrency = 64
+
+// The CPU sampling modes: the average since the previous run (from the
+// state file; the engine's one-second pair on the first run), or always the
+// engine's one-second pair, as docker stats shows it.
+const (
+	CPUSampleSinceLast = "since-last"
+	CPUSampleOneSecond = "1s"
+)
+
+// Perfdata modes: per container and metric; totals over the selection
+// (for fleets whose per-container perfdata would pass Nagios' 8 KB output
+// limit); none.
+const (
+	PerfdataAll    = "all"
+	PerfdataTotals = "totals"
+	PerfdataNone   = "none"
+)
 
 // engineStates are the values of State.Status that --allow-state accepts.
 var engineStates = []string{"created", "running", "paused", "restarting", "removing", "exited", "dead"}
@@ -98,6 +126,12 @@ func (o *Options) validate() error {
 			return fmt.Errorf("--label %q has no key", l)
 		}
 	}
+	if o.CPUSample != "" && o.CPUSample != CPUSampleSinceLast && o.CPUSample != CPUSampleOneSecond {
+		return fmt.Errorf("--cpu-sample %q is not %s or %s", o.CPUSample, CPUSampleSinceLast, CPUSampleOneSecond)
+	}
+	if o.Perfdata != "" && o.Perfdata != PerfdataAll && o.Perfdata != PerfdataTotals && o.Perfdata != PerfdataNone {
+		return fmt.Errorf("--perfdata %q is not %s, %s or %s", o.Perfdata, PerfdataAll, PerfdataTotals, PerfdataNone)
+	}
 	if o.RestartWindow < 0 || o.MinUptime < 0 || o.StartGrace < 0 {
 		return fmt.Errorf("durations must not be negative")
 	}
@@ -107,6 +141,11 @@ func (o *Options) validate() error {
 func (o *Options) wantStats() bool { return o.Stats || o.CPU.Set() || o.Memory.Set() }
 
 func (o *Options) wantRestarts() bool { return o.Restarts.Set() || o.RestartWindow > 0 }
+
+// wantState: restarts need the state file; CPU since the previous run uses it.
+func (o *Options) wantState() bool {
+	return o.wantRestarts() || (o.wantStats() && o.CPUSample != CPUSampleOneSecond)
+}
 
 func (o *Options) allowed(state string) bool { return contains(o.AllowStates, state) }
 

@@ -30,7 +30,7 @@ func (r *Report) Result() plugin.Result {
 func (r *Report) summary(worst plugin.Status) string {
 	var parts []string
 	for _, n := range r.Notes {
-		if n.Status == worst && n.Status != plugin.OK {
+		if n.Status == worst && (n.Status != plugin.OK || n.Kind == KindNoMatch) {
 			parts = append(parts, n.Text)
 		}
 	}
@@ -69,6 +69,10 @@ func (r *Report) summary(worst plugin.Status) string {
 	}
 	if len(top) == 0 && len(r.Verdicts) > 0 {
 		parts = append(parts, r.okPhrase())
+	}
+	if len(parts) == 0 && len(r.Verdicts) == 0 {
+		// --expect 0 (or a range with 0) accepted the empty selection.
+		parts = append(parts, "no container matches "+r.Selection+", as expected")
 	}
 	return strings.Join(parts, "; ")
 }
@@ -186,6 +190,9 @@ func (r *Report) details() []string {
 	for _, n := range r.Notes {
 		lines = append(lines, fmt.Sprintf("[%s] %s", n.Status, n.Text))
 	}
+	if r.opts.Verbose > 0 && r.engine != "" {
+		lines = append(lines, fmt.Sprintf("engine %s; %s", r.engine, strings.Join(r.timings, ", ")))
+	}
 	return lines
 }
 
@@ -220,10 +227,10 @@ func facts(v *Verdict, r *Report) []string {
 	fs = append(fs, restarts)
 	if u := v.Usage; u != nil && u.Err == "" {
 		if u.CPUKnown && !v.Has(KindCPU) {
-			fs = append(fs, "cpu "+percent(u.CPUPercent))
+			fs = append(fs, cpuText(u))
 		}
 		if u.MemoryKnown && !v.Has(KindMemory) {
-			fs = append(fs, fmt.Sprintf("memory %s of %s", percent(u.MemoryPercent), formatBytes(u.MemoryLimit)))
+			fs = append(fs, memoryText(u))
 		}
 	}
 	return fs
@@ -231,6 +238,12 @@ func facts(v *Verdict, r *Report) []string {
 
 func (r *Report) perfdata() []plugin.Perfdata {
 	pd := []plugin.Perfdata{{Label: "containers", Value: float64(len(r.Verdicts)), Critical: r.Expect, Min: plugin.Float(0)}}
+	switch r.opts.Perfdata {
+	case PerfdataNone:
+		return nil
+	case PerfdataTotals:
+		return append(pd, r.totals()...)
+	}
 	sorted := make([]*Verdict, len(r.Verdicts))
 	for i := range r.Verdicts {
 		sorted[i] = &r.Verdicts[i]
@@ -281,4 +294,58 @@ func (r *Report) minUptimeRange() *plugin.Range {
 		return nil
 	}
 	return &plugin.Range{Start: math.Ceil(r.opts.MinUptime.Seconds()), End: math.Inf(1)}
+}
+
+// totals is the perfdata of the selection as a whole: how many containers
+// are running, healthy, unhealthy, restarted, and the highest CPU and
+// memory.
+func (r *Report) totals() []plugin.Perfdata {
+	var running, healthy, unhealthy, restarts, counted float64
+	cpu, mem := math.NaN(), math.NaN()
+	anyCounted := false
+	for i := range r.Verdicts {
+		v := &r.Verdicts[i]
+		if v.State == "running" {
+			running++
+		}
+		if v.Healthy() {
+			healthy++
+		}
+		if v.Unhealthy() {
+			unhealthy++
+		}
+		restarts += float64(v.RestartCount)
+		if v.Restarts >= 0 {
+			counted += float64(v.Restarts)
+			anyCounted = true
+		}
+		if u := v.Usage; u != nil && u.Err == "" {
+			if u.CPUKnown && !(u.CPUPercent <= cpu) {
+				cpu = u.CPUPercent
+			}
+			if u.MemoryKnown && !(u.MemoryPercent <= mem) {
+				mem = u.MemoryPercent
+			}
+		}
+	}
+	pd := []plugin.Perfdata{
+		{Label: "running", Value: running, Min: plugin.Float(0)},
+		{Label: "healthy", Value: healthy, Min: plugin.Float(0)},
+		{Label: "unhealthy", Value: unhealthy, Min: plugin.Float(0)},
+		{Label: "restarts", Value: restarts, UOM: "c"},
+	}
+	if r.Restarts && anyCounted {
+		pd = append(pd, plugin.Perfdata{Label: "restarts_counted", Value: counted, Min: plugin.Float(0)})
+	}
+	if r.Stats {
+		if !math.IsNaN(cpu) {
+			pd = append(pd, plugin.Perfdata{Label: "cpu_max", Value: math.Round(cpu*100) / 100, UOM: "%",
+				Warning: r.opts.CPU.Warning, Critical: r.opts.CPU.Critical, Min: plugin.Float(0)})
+		}
+		if !math.IsNaN(mem) {
+			pd = append(pd, plugin.Perfdata{Label: "memory_max", Value: math.Round(mem*100) / 100, UOM: "%",
+				Warning: r.opts.Memory.Warning, Critical: r.opts.Memory.Critical, Min: plugin.Float(0), Max: plugin.Float(100)})
+		}
+	}
+	return pd
 }

@@ -93,6 +93,13 @@ func goldenReports() map[string]*Report {
 		CPU:    plugin.Thresholds{Warning: plugin.MustRange("50"), Critical: plugin.MustRange("150")},
 		Memory: plugin.Thresholds{Warning: plugin.MustRange("80"), Critical: plugin.MustRange("95")}}, []Verdict{hot, cool, stale}, nil}
 
+	reports["resources_totals"] = struct {
+		opts     Options
+		verdicts []Verdict
+		notes    []Finding
+	}{Options{Labels: []string{"app=llm"}, Perfdata: PerfdataTotals, RestartWindow: time.Hour,
+		CPU: plugin.Thresholds{Warning: plugin.MustRange("50"), Critical: plugin.MustRange("150")}}, []Verdict{copyVerdict(hot), copyVerdict(cool), copyVerdict(stale)}, nil}
+
 	starting := running("model-api", id1, 10*time.Minute)
 	starting.Health = "starting"
 	reports["starting_past_grace"] = struct {
@@ -118,6 +125,12 @@ func goldenReports() map[string]*Report {
 	}{Options{Names: []string{"nothing"}}, nil,
 		[]Finding{{Status: plugin.Critical, Kind: KindNoMatch, Text: "no container matches name=nothing"}}}
 
+	reports["none_expected"] = struct {
+		opts     Options
+		verdicts []Verdict
+		notes    []Finding
+	}{Options{Labels: []string{"job=nightly"}, Expect: &plugin.Range{Start: 0, End: 0}}, nil, nil}
+
 	out := map[string]*Report{}
 	for name, r := range reports {
 		for i := range r.verdicts {
@@ -129,6 +142,15 @@ func goldenReports() map[string]*Report {
 		out[name] = rep
 	}
 	return out
+}
+
+func copyVerdict(v Verdict) Verdict {
+	if v.Usage != nil {
+		u := *v.Usage
+		v.Usage = &u
+	}
+	v.Restarts = 1
+	return v
 }
 
 func TestRenderGolden(t *testing.T) {

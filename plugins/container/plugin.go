@@ -30,11 +30,18 @@ DOCKER_TLS_VERIFY) or --docker-host. Durations are seconds or Go durations (90, 
 			"check_container --all --allow-state exited,created --image-stale",
 		},
 		Flags: func(fs *pflag.FlagSet) { bindFlags(fs, opts) },
-		Check: func(ctx context.Context, env plugin.Env) plugin.Result { return Check(ctx, *opts) },
+		Check: func(ctx context.Context, env plugin.Env) plugin.Result {
+			o := *opts
+			o.Verbose = env.Verbose
+			return Check(ctx, o)
+		},
 	}
 }
 
+// bindFlags resets o to its defaults and binds the flags to it, so that a
+// Plugin run again (the agent keeps one) carries nothing from an earlier run.
 func bindFlags(fs *pflag.FlagSet, o *Options) {
+	*o = Options{NoMatch: plugin.Critical, StatsConcurrency: DefaultStatsConcurrency}
 	fs.StringVar(&o.DockerHost, "docker-host", "", "engine address, unix:///var/run/docker.sock or tcp://host:2376 (default $DOCKER_HOST)")
 	fs.StringArrayVar(&o.Names, "name", nil, "container name; repeatable")
 	fs.BoolVar(&o.NameRegex, "name-regex", false, "treat --name values as unanchored regular expressions")
@@ -49,15 +56,17 @@ func bindFlags(fs *pflag.FlagSet, o *Options) {
 	plugin.RangeVarP(fs, &o.Restarts.Warning, "restarts-warning", "", "range for restarts since the previous run, or within --restart-window")
 	plugin.RangeVarP(fs, &o.Restarts.Critical, "restarts-critical", "", "range for restarts, as --restarts-warning")
 	fs.Var(&durationValue{&o.RestartWindow}, "restart-window", "count restarts within this window instead of since the previous run")
-	fs.StringVar(&o.StateFile, "state-file", "", "file remembering restarts between runs (default: one per selection in --state-dir)")
+	fs.StringVar(&o.StateFile, "state-file", "", "file remembering restarts and CPU samples between runs (default: one per engine and selection in --state-dir)")
 	fs.StringVar(&o.StateDir, "state-dir", "", "directory for the state file (default /var/tmp/vigil-<uid>)")
 	fs.Var(&durationValue{&o.MinUptime}, "min-uptime", "a running container up for less than this is a WARNING (crash loops hidden by a restart policy)")
 	plugin.RangeVarP(fs, &o.CPU.Warning, "cpu-warning", "", "range for CPU %, 100 = one CPU (as docker stats)")
 	plugin.RangeVarP(fs, &o.CPU.Critical, "cpu-critical", "", "range for CPU %")
 	plugin.RangeVarP(fs, &o.Memory.Warning, "memory-warning", "", "range for memory % of the container's limit (or of the host without one)")
 	plugin.RangeVarP(fs, &o.Memory.Critical, "memory-critical", "", "range for memory %")
+	fs.StringVar(&o.CPUSample, "cpu-sample", CPUSampleSinceLast, "CPU % over: since-last (the average since the previous check, from the state file; the engine's 1 s pair on the first run) or 1s (always the engine's pair, as docker stats; takes 1-2 s)")
 	fs.BoolVar(&o.Stats, "stats", false, "fetch CPU and memory for perfdata even without thresholds")
 	fs.IntVar(&o.StatsConcurrency, "stats-concurrency", DefaultStatsConcurrency, "at most this many stats requests at once")
+	fs.StringVar(&o.Perfdata, "perfdata", PerfdataAll, "all (per container and metric), totals (over the selection: for large fleets, as Nagios keeps 8 KB of output) or none")
 	fs.BoolVar(&o.ImageStale, "image-stale", false, "WARNING when a container's image tag now points to a different image")
 }
 

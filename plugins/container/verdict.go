@@ -1,6 +1,9 @@
 package container
 
 import (
+	"context"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
@@ -25,6 +28,30 @@ type Report struct {
 	Stats, Restarts bool
 
 	opts Options // the thresholds, for perfdata
+
+	engine     string    // address and API version, for -v
+	timings    []string  // "listing containers 3ms", for -v
+	stageName  string    // the stage running
+	stageStart time.Time // when it started
+}
+
+// stage names the stage now starting, for the plugin runner's timeout
+// message, and records how long the previous one took (shown with -v).
+// An empty name ends the last stage.
+func (r *Report) stage(ctx context.Context, name string) {
+	now := time.Now()
+	if r.stageName != "" {
+		r.timings = append(r.timings, fmt.Sprintf("%s %s", r.stageName, formatElapsed(now.Sub(r.stageStart))))
+	}
+	r.stageName, r.stageStart = name, now
+	if name != "" {
+		plugin.SetStage(ctx, name)
+	}
+}
+
+// formatElapsed renders a stage's duration in milliseconds.
+func formatElapsed(d time.Duration) string {
+	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 }
 
 // Status is the worst state of the verdicts and notes.

@@ -138,21 +138,36 @@ func Execute(ctx context.Context, p *Plugin, env Env, timeoutState Status) Resul
 
 	select {
 	case res := <-done:
-		return res
+		return timedOut(ctx, res, env.Timeout, tracker, timeoutState)
 	case <-ctx.Done():
 	}
 	grace := time.NewTimer(timeoutGrace)
 	defer grace.Stop()
 	select {
 	case res := <-done:
-		return res
+		return timedOut(ctx, res, env.Timeout, tracker, timeoutState)
 	case <-grace.C:
 	}
+	return timeoutResult(ctx, env.Timeout, tracker, timeoutState)
+}
+
+// timedOut keeps a check's own verdict unless the deadline passed and the
+// check could only say UNKNOWN (a client library returning "context deadline
+// exceeded"): then the runner's message, naming the stage, in the state -t
+// asked for, says more.
+func timedOut(ctx context.Context, res Result, timeout time.Duration, tracker *stageTracker, timeoutState Status) Result {
+	if ctx.Err() != nil && res.Status == Unknown {
+		return timeoutResult(ctx, timeout, tracker, timeoutState)
+	}
+	return res
+}
+
+func timeoutResult(ctx context.Context, timeout time.Duration, tracker *stageTracker, timeoutState Status) Result {
 	what := "timed out"
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		what = "cancelled"
 	}
-	msg := fmt.Sprintf("%s after %s", what, formatDuration(env.Timeout))
+	msg := fmt.Sprintf("%s after %s", what, formatDuration(timeout))
 	if stage := tracker.get(); stage != "" {
 		msg += " while " + stage
 	}
