@@ -106,3 +106,28 @@ func TestLogFileAndCheckConfig(t *testing.T) {
 		t.Errorf("check-config: rc %d\n%s\nwant:\n%s", code, out, want)
 	}
 }
+
+// max_concurrent_checks=1: checks sent at once never overlap (each one
+// takes a lock directory and fails loudly if another holds it).
+func TestMaxConcurrentChecks(t *testing.T) {
+	dir := workDir(t)
+	locks := filepath.Join(dir, "locks")
+	os.Mkdir(locks, 0o777)
+	os.Chmod(locks, 0o777) // checks run as nagios
+	lock := filepath.Join(locks, "lock")
+	body := "mkdir " + lock + " 2>/dev/null || { echo 'CRITICAL - overlap'; exit 2; }\nsleep 0.3\nrmdir " + lock + "\necho 'OK - alone'"
+	a := startAgent(t, "max_concurrent_checks=1\ncommand_timeout=20\ncommand[one]="+script(t, dir, "one", body)+"\n", "-n")
+	type answer struct {
+		out  string
+		code int
+	}
+	answers := make(chan answer, 4)
+	for i := 0; i < 4; i++ {
+		go func() { o, c := stock(t, a.addr(), "-n", "-t", "30", "-c", "one"); answers <- answer{o, c} }()
+	}
+	for i := 0; i < 4; i++ {
+		if ans := <-answers; ans.out != "OK - alone\n" || ans.code != 0 {
+			t.Errorf("rc %d %q", ans.code, ans.out)
+		}
+	}
+}
