@@ -2,6 +2,7 @@ package nrpe
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,6 +61,18 @@ func TestStockClientTLS(t *testing.T) {
 		{"60000 bytes v4", []string{"-c", "out60000"}, long("b", 60000), 0},
 		{"70000 bytes v4 keeps 65535", []string{"-c", "out70000"}, long("c", 65535), 0},
 	}
+	tests = append(tests, []struct {
+		name string
+		args []string
+		out  string
+		code int
+	}{
+		// The generated certificate is its own CA: copied to the Nagios
+		// server, -A pins the agent.
+		{"-A generated certificate", []string{"-A", filepath.Join(a.dir, "tls", "vigil-agent.crt"), "-c", "ok"}, "OK: OK\n", 0},
+		{"-n against TLS", []string{"-n", "-c", "ok"}, "CHECK_NRPE: Receive header underflow - only -1 bytes received (4 expected).\n", 3},
+		{"-S TLSv1.1 below the default minimum", []string{"-S", "TLSv1.1", "-c", "ok"}, "CHECK_NRPE: (ssl_err != 5) Error - Could not complete SSL handshake with 127.0.0.1: 1\n", 2},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := stock(t, a.addr(), tc.args...)
