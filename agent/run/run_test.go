@@ -97,7 +97,7 @@ func newRunner(commands map[string]string) *Runner {
 		InProcess:   true,
 		VersionText: "NRPE v4.1.0",
 		Process: ProcessOptions{
-			Env:       CleanEnv("/nonexistent", "nobody", nil),
+			Env:       CleanEnv("/nonexistent", "nobody", []string{"VIGIL_TEST_KEEP", "VIGIL_TEST_UNSET"}),
 			MaxOutput: 65535,
 			MaxStderr: 4096,
 			KillGrace: 100 * time.Millisecond,
@@ -106,6 +106,8 @@ func newRunner(commands map[string]string) *Runner {
 }
 
 func TestHandle(t *testing.T) {
+	t.Setenv("VIGIL_TEST_KEEP", "kept")
+	t.Setenv("VIGIL_TEST_DROP", "dropped")
 	dir := t.TempDir()
 	script := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -163,10 +165,13 @@ func TestHandle(t *testing.T) {
 	for _, line := range strings.Split(rep.Output, "\n") {
 		name, _, _ := strings.Cut(line, "=")
 		switch name {
-		case "PATH", "NRPE_MULTILINESUPPORT", "NRPE_PROGRAMVERSION", "SHELL", "HOME", "USER", "LOGNAME":
+		case "PATH", "NRPE_MULTILINESUPPORT", "NRPE_PROGRAMVERSION", "SHELL", "HOME", "USER", "LOGNAME", "VIGIL_TEST_KEEP":
 		default:
 			t.Errorf("environment leaks %q", line)
 		}
+	}
+	if !strings.Contains(rep.Output, "VIGIL_TEST_KEEP=kept") {
+		t.Errorf("keep_env_vars not passed: %q", rep.Output)
 	}
 	rep, _ = r.Handle(context.Background(), "big")
 	if rep.Code != 0 || len(rep.Output) != 65535 {

@@ -235,7 +235,12 @@ func (s *Server) handle(st *state, c net.Conn) {
 			nrpe.SetQuickAck(c)
 			tc := tls.Server(conn, st.tls)
 			if err := tc.Handshake(); err != nil {
-				log.Warn("Error: Could not complete SSL handshake", "err", err)
+				if errors.Is(err, io.EOF) {
+					// a port probe or a client that gave up
+					log.Info("connection closed during the TLS handshake")
+				} else {
+					log.Warn("Error: Could not complete SSL handshake", "err", err)
+				}
 				return
 			}
 			nrpe.SetQuickAck(c)
