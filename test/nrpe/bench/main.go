@@ -8,10 +8,10 @@
 // /usr/lib/nagios/plugins/check_dummy. Each level: one TCP (or TLS)
 // connection per request, as check_nrpe makes, N concurrent clients, a
 // short warm-up, then a fixed time. Latency is connect to reply read.
-// Memory is the peak of the summed PSS (proportional set size, so pages a
-// forked child still shares are not counted twice) of the daemon's live
-// processes and their children (for the stock daemon every "nrpe" process
-// serving the config; zombies excluded), sampled every 50 ms.
+// Memory is the peak, sampled every 50 ms, of the summed VmRSS and of the
+// summed PSS (proportional set size: pages shared between forked processes
+// divided among them) of the daemon's live processes and their children
+// (zombies excluded).
 package main
 
 import (
@@ -145,7 +145,7 @@ func runAll(duration time.Duration, clientsFlag, agentBin string) error {
 		stats                 stats
 	}
 	var results []result
-	fmt.Printf("%-12s %-6s %-12s %7s %9s %8s %8s %8s %6s %9s\n", "daemon", "mode", "command", "clients", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "PSS MB")
+	fmt.Printf("%-12s %-6s %-12s %7s %9s %8s %8s %8s %6s %8s %8s\n", "daemon", "mode", "command", "clients", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "RSS MB", "PSS MB")
 	for _, mode := range []string{"plain", "tls"} {
 		for _, which := range []string{"stock", "vigil"} {
 			port := freePort()
@@ -188,7 +188,7 @@ func runAll(duration time.Duration, clientsFlag, agentBin string) error {
 					if which == "vigil" && command == "check_host" {
 						label = "in-process"
 					}
-					fmt.Printf("%-12s %-6s %-12s %7d %9.0f %8.1f %8.1f %8.1f %6d %9.1f\n", d.name, mode, label, n, st.rate, ms(st.p50), ms(st.p99), ms(st.max), st.errors, float64(st.rssPeak)/1024)
+					fmt.Printf("%-12s %-6s %-12s %7d %9.0f %8.1f %8.1f %8.1f %6d %8.1f %8.1f\n", d.name, mode, label, n, st.rate, ms(st.p50), ms(st.p99), ms(st.max), st.errors, float64(st.rssPeak)/1024, float64(st.pssPeak)/1024)
 				}
 			}
 			d.stop()
@@ -212,8 +212,8 @@ func runAll(duration time.Duration, clientsFlag, agentBin string) error {
 			if s == nil || v == nil || i == nil || s.rate == 0 {
 				continue
 			}
-			fmt.Printf("%-6s %2d clients: check_dummy %.1fx req/s, p99 %.1f -> %.1f ms, PSS %.1f -> %.1f MB; in-process %.1fx req/s\n",
-				mode, n, v.rate/s.rate, ms(s.p99), ms(v.p99), float64(s.rssPeak)/1024, float64(v.rssPeak)/1024, i.rate/s.rate)
+			fmt.Printf("%-6s %2d clients: check_dummy %.1fx req/s, p99 %.1f -> %.1f ms, RSS %.1f -> %.1f MB, PSS %.1f -> %.1f MB; in-process %.1fx req/s\n",
+				mode, n, v.rate/s.rate, ms(s.p99), ms(v.p99), float64(s.rssPeak)/1024, float64(v.rssPeak)/1024, float64(s.pssPeak)/1024, float64(v.pssPeak)/1024, i.rate/s.rate)
 		}
 	}
 	return nil
@@ -225,7 +225,8 @@ type stats struct {
 	rate          float64
 	p50, p99, max time.Duration
 	errors        int64
-	rssPeak       int64 // kB
+	rssPeak       int64 // kB, summed VmRSS
+	pssPeak       int64 // kB, summed PSS
 }
 
 // load runs n clients against d for the duration after a warm-up.
@@ -269,15 +270,19 @@ func load(d *daemon, useTLS bool, command string, n int, duration time.Duration)
 	}
 	time.Sleep(300 * time.Millisecond)
 	measuring.Store(true)
-	var peak atomic.Int64
+	var peak, peakPSS atomic.Int64
 	sampleDone := make(chan struct{})
 	go func() {
 		defer close(sampleDone)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for measuring.Load() {
-			if r := rss(d); r > peak.Load() {
+			r, p := memory(d)
+			if r > peak.Load() {
 				peak.Store(r)
+			}
+			if p > peakPSS.Load() {
+				peakPSS.Store(p)
 			}
 			<-tick.C
 		}
@@ -290,7 +295,7 @@ func load(d *daemon, useTLS bool, command string, n int, duration time.Duration)
 	wg.Wait()
 	<-sampleDone
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	st := stats{errors: errors.Load(), rssPeak: peak.Load()}
+	st := stats{errors: errors.Load(), rssPeak: peak.Load(), pssPeak: peakPSS.Load()}
 	if len(lat) > 0 {
 		st.rate = float64(len(lat)) / elapsed.Seconds()
 		st.p50 = lat[len(lat)/2]
@@ -300,14 +305,19 @@ func load(d *daemon, useTLS bool, command string, n int, duration time.Duration)
 	return st
 }
 
-// rss sums PSS (kB) over the daemon's live processes: those named like
-// the daemon whose command line names its config, and their children.
-func rss(d *daemon) int64 {
+// memory sums VmRSS and PSS (kB) over the daemon's live processes and
+// their children. For the stock daemon that is every "nrpe" process whose
+// command line names the config (forked children are separate address
+// spaces). Go starts a command with vfork: until it execs, the child shares
+// the agent's address space and would count it twice, so for vigil-agent
+// only its own PID counts among processes of that name.
+func memory(d *daemon) (rssKB, pssKB int64) {
 	ents, _ := os.ReadDir("/proc")
 	type proc struct {
-		ppid int
-		rss  int64
-		mine bool
+		ppid     int
+		rss, pss int64
+		mine     bool
+		skip     bool
 	}
 	procs := map[int]*proc{}
 	for _, e := range ents {
@@ -331,36 +341,43 @@ func rss(d *daemon) int64 {
 				state = v
 			case "PPid":
 				p.ppid, _ = strconv.Atoi(v)
-			}
-		}
-		// PSS, not RSS: a child forked from the daemon shares its pages
-		// until it execs, and RSS would count them twice.
-		if rollup, err := os.ReadFile("/proc/" + e.Name() + "/smaps_rollup"); err == nil {
-			for _, line := range strings.Split(string(rollup), "\n") {
-				if v, ok := strings.CutPrefix(line, "Pss:"); ok {
-					p.rss, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-					break
-				}
+			case "VmRSS":
+				p.rss, _ = strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
 			}
 		}
 		if strings.HasPrefix(state, "Z") {
 			continue
 		}
+		if rollup, err := os.ReadFile("/proc/" + e.Name() + "/smaps_rollup"); err == nil {
+			for _, line := range strings.Split(string(rollup), "\n") {
+				if v, ok := strings.CutPrefix(line, "Pss:"); ok {
+					p.pss, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+					break
+				}
+			}
+		}
 		if name == d.comm {
-			cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			p.mine = strings.Contains(string(cmdline), d.cfgPath)
+			if d.comm == "vigil-agent" {
+				p.mine = pid == d.cmd.Process.Pid
+				p.skip = !p.mine
+			} else {
+				cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+				p.mine = strings.Contains(string(cmdline), d.cfgPath)
+			}
 		}
 		procs[pid] = p
 	}
-	var sum int64
 	for _, p := range procs {
-		// a process counts if it or an ancestor is one of the daemon's
+		if p.skip {
+			continue
+		}
 		for q, hops := p, 0; q != nil && hops < 6; q, hops = procs[q.ppid], hops+1 {
 			if q.mine {
-				sum += p.rss
+				rssKB += p.rss
+				pssKB += p.pss
 				break
 			}
 		}
 	}
-	return sum
+	return rssKB, pssKB
 }
