@@ -43,8 +43,9 @@ func main() {
 	duration := flag.Duration("d", 3*time.Second, "measuring time per level")
 	clientsFlag := flag.String("clients", "8,32", "concurrent clients per level")
 	agentBin := flag.String("agent", "", "vigil-agent binary (default: build it)")
+	sequential := flag.Int("sequential", 30, "sequential check_nrpe calls per daemon and mode (0: skip)")
 	flag.Parse()
-	if err := runAll(*duration, *clientsFlag, *agentBin); err != nil {
+	if err := runAll(*duration, *clientsFlag, *agentBin, *sequential); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -97,7 +98,7 @@ func start(name, bin string, args []string, cfgPath, addr, comm string) (*daemon
 	return nil, fmt.Errorf("%s did not listen on %s", name, addr)
 }
 
-func runAll(duration time.Duration, clientsFlag, agentBin string) error {
+func runAll(duration time.Duration, clientsFlag, agentBin string, sequential int) error {
 	for _, f := range []string{stockNRPE, checkDummy} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("%s is missing", f)
@@ -145,6 +146,11 @@ func runAll(duration time.Duration, clientsFlag, agentBin string) error {
 		stats                 stats
 	}
 	var results []result
+	type seqResult struct {
+		daemon, mode string
+		perCall      time.Duration
+	}
+	var seqResults []seqResult
 	fmt.Printf("%-12s %-6s %-12s %7s %9s %8s %8s %8s %6s %8s %8s\n", "daemon", "mode", "command", "clients", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "RSS MB", "PSS MB")
 	for _, mode := range []string{"plain", "tls"} {
 		for _, which := range []string{"stock", "vigil"} {
@@ -176,6 +182,16 @@ func runAll(duration time.Duration, clientsFlag, agentBin string) error {
 			if err != nil {
 				return err
 			}
+			if sequential > 0 {
+				for _, seqMode := range sequentialModes(mode) {
+					per, err := sequentialCalls(d, seqMode.args, sequential)
+					if err != nil {
+						d.stop()
+						return err
+					}
+					seqResults = append(seqResults, seqResult{d.name, seqMode.name, per})
+				}
+			}
 			commands := []string{"check_dummy"}
 			if which == "vigil" {
 				commands = append(commands, "check_host")
@@ -192,6 +208,12 @@ func runAll(duration time.Duration, clientsFlag, agentBin string) error {
 				}
 			}
 			d.stop()
+		}
+	}
+	if len(seqResults) > 0 {
+		fmt.Printf("\nstock check_nrpe, %d sequential calls of check_dummy (TLS 1.3 shows the delayed-ACK stall):\n", sequential)
+		for _, r := range seqResults {
+			fmt.Printf("  %-12s %-22s %6.1f ms/call\n", r.daemon, r.mode, ms(r.perCall))
 		}
 	}
 	fmt.Println("\nratios, vigil-agent / stock nrpe (same mode and clients; stock always runs check_dummy):")
@@ -380,4 +402,32 @@ func memory(d *daemon) (rssKB, pssKB int64) {
 		}
 	}
 	return rssKB, pssKB
+}
+
+type seqMode struct {
+	name string
+	args []string
+}
+
+func sequentialModes(mode string) []seqMode {
+	if mode == "plain" {
+		return []seqMode{{"plaintext (-n)", []string{"-n"}}}
+	}
+	return []seqMode{{"TLS 1.3 (default)", nil}, {"TLS 1.2 (-S TLSv1.2)", []string{"-S", "TLSv1.2"}}}
+}
+
+// sequentialCalls times n stock check_nrpe calls, one after the other.
+func sequentialCalls(d *daemon, args []string, n int) (time.Duration, error) {
+	const checkNRPE = "/usr/lib/nagios/plugins/check_nrpe"
+	host, port, _ := net.SplitHostPort(d.addr)
+	full := append([]string{"-H", host, "-p", port}, args...)
+	full = append(full, "-c", "check_dummy")
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		out, err := exec.Command(checkNRPE, full...).CombinedOutput()
+		if err != nil || string(out) != "OK: OK\n" {
+			return 0, fmt.Errorf("check_nrpe %q against %s: %v %q", full, d.name, err, out)
+		}
+	}
+	return time.Since(start) / time.Duration(n), nil
 }
