@@ -11,7 +11,7 @@ PLUGINS   = $(notdir $(wildcard plugins/cmd/check_*))
 AGENT     = $(wildcard agent/cmd/vigil-agent)
 # The real peers the integration tests run against, all Debian packages.
 APT_PACKAGES := nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins nagios4 icinga2 kcat \
-                python3-scipy python3-numpy procps
+                python3-scipy python3-numpy procps rpm systemd
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build test unit deps bench lint run install clean fuzz
@@ -59,6 +59,8 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins $(DESTDIR)$(PREFIX)/sbin
 	for p in $(PLUGINS); do install -m 0755 bin/$$p $(DESTDIR)$(PREFIX)/lib/nagios/plugins/$$p; done
 	if [ -x bin/vigil-agent ]; then install -m 0755 bin/vigil-agent $(DESTDIR)$(PREFIX)/sbin/vigil-agent; fi
+
+include packaging/Makefile.inc
 
 clean:
 	rm -rf bin dist

@@ -7,15 +7,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/disk"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
-
-func withProcRoot(ctx context.Context, root string) context.Context {
-	return context.WithValue(ctx, common.EnvKey, common.EnvMap{common.HostProcEnvKey: root})
-}
 
 // mountUsage is one mount's usage in the unit the mode measures.
 type mountUsage struct {

@@ -6,6 +6,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -22,8 +23,6 @@ type Options struct {
 	ExcludeMount []string
 	IncludeType  []string // disk/inodes: only these filesystem types
 	ExcludeType  []string
-	// ProcRoot, when set, replaces /proc (tests point it at fixtures).
-	ProcRoot string
 }
 
 // Modes lists the measurements check_host can make.
@@ -64,9 +63,6 @@ as free(1) computes it; disk usage is used/(used+available), as df(1) computes i
 
 // Check measures what o.Mode names and judges it against th.
 func Check(ctx context.Context, o Options, th plugin.Thresholds) plugin.Result {
-	if o.ProcRoot != "" {
-		ctx = withProcRoot(ctx, o.ProcRoot)
-	}
 	if o.Units != "percent" && o.Units != "bytes" {
 		return plugin.Unknownf("--units %q must be percent or bytes", o.Units)
 	}
@@ -103,4 +99,9 @@ func percent(used, total uint64) float64 {
 		return 0
 	}
 	return float64(used) / float64(total) * 100
+}
+
+// round2 keeps two decimals for a summary; perfdata keeps full precision.
+func round2(v float64) float64 {
+	return math.Round(v*100) / 100
 }

@@ -37,13 +37,6 @@ func checkLoad(ctx context.Context, o Options, th plugin.Thresholds) plugin.Resu
 			Label: labels[i], Value: v, Warning: th.Warning, Critical: th.Critical, Min: plugin.Float(0),
 		})
 	}
-	res.Summary = fmt.Sprintf("%s: %s, %s, %s", what,
-		plugin.FormatNumber(round2(values[0])), plugin.FormatNumber(round2(values[1])), plugin.FormatNumber(round2(values[2])))
+	res.Summary = fmt.Sprintf("%s: %.2f, %.2f, %.2f", what, values[0], values[1], values[2])
 	return res
-}
-
-// round2 keeps two decimals for the summary, as /proc/loadavg shows them;
-// perfdata keeps full precision.
-func round2(v float64) float64 {
-	return float64(int64(v*100+0.5)) / 100
 }

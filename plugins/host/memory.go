@@ -26,16 +26,22 @@ func checkMemory(ctx context.Context, o Options, th plugin.Thresholds) plugin.Re
 
 func checkSwap(ctx context.Context, o Options, th plugin.Thresholds) plugin.Result {
 	plugin.SetStage(ctx, "reading swap usage")
-	sw, err := mem.SwapMemoryWithContext(ctx)
+	// Swap comes from /proc/meminfo as free(1) reads it; gopsutil's
+	// SwapMemory asks sysinfo(2) instead, which ignores HOST_PROC.
+	vm, err := mem.VirtualMemoryWithContext(ctx)
 	if err != nil {
 		return plugin.Unknownf("reading swap usage: %v", err)
 	}
-	if sw.Total == 0 {
+	if vm.SwapTotal == 0 {
 		res := usage("swap", "swap", 0, 0, o, th)
 		res.Summary = "no swap configured"
 		return res
 	}
-	return usage("swap", "swap", sw.Used, sw.Total, o, th)
+	used := uint64(0)
+	if vm.SwapFree < vm.SwapTotal {
+		used = vm.SwapTotal - vm.SwapFree
+	}
+	return usage("swap", "swap", used, vm.SwapTotal, o, th)
 }
 
 // usage judges used of total in percent or bytes and renders it.

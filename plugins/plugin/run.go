@@ -138,14 +138,14 @@ func Execute(ctx context.Context, p *Plugin, env Env, timeoutState Status) Resul
 
 	select {
 	case res := <-done:
-		return res
+		return timedOut(ctx, res, timeoutState)
 	case <-ctx.Done():
 	}
 	grace := time.NewTimer(timeoutGrace)
 	defer grace.Stop()
 	select {
 	case res := <-done:
-		return res
+		return timedOut(ctx, res, timeoutState)
 	case <-grace.C:
 	}
 	what := "timed out"
@@ -157,6 +157,16 @@ func Execute(ctx context.Context, p *Plugin, env Env, timeoutState Status) Resul
 		msg += " while " + stage
 	}
 	return Result{Status: timeoutState, Summary: msg}
+}
+
+// timedOut applies the -t state to a check that ran out of time and said so
+// with UNKNOWN ("timed out while reading ..."): the user asked for that state
+// whenever time runs out, whoever notices first.
+func timedOut(ctx context.Context, res Result, timeoutState Status) Result {
+	if ctx.Err() != nil && res.Status == Unknown {
+		res.Status = timeoutState
+	}
+	return res
 }
 
 func formatDuration(d time.Duration) string {

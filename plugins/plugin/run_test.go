@@ -33,12 +33,15 @@ func testPlugin() *Plugin {
 		Check: func(ctx context.Context, env Env) Result {
 			switch mode {
 			case "panic":
-				var m map[string]int
-				m["boom"]++
+				var items []int
+				_ = items[len(env.Args)+3]
 			case "hang":
 				SetStage(ctx, "waiting for the answer")
 				<-ctx.Done()
 				time.Sleep(sleep)
+				if sleep > 0 && sleep < 50*time.Millisecond {
+					return Result{Status: Unknown, Summary: "timed out while waiting for the answer"}
+				}
 				return Result{Status: Critical, Summary: "gave up on my own"}
 			case "ignore-ctx":
 				SetStage(ctx, "ignoring the deadline")
@@ -46,7 +49,7 @@ func testPlugin() *Plugin {
 				return Result{Status: OK, Summary: "too late"}
 			case "outside":
 				return Result{Status: Warning, Summary: "name a|b\nsecond line\r",
-					Details: []string{"  \\_ [WARNING] a|b", "line one\nline two | pipe", ""},
+					Details:  []string{"  \\_ [WARNING] a|b", "line one\nline two | pipe", ""},
 					Perfdata: []Perfdata{{Label: "a b", Value: 1}}}
 			}
 			v := 15.0
@@ -76,6 +79,8 @@ func TestRun(t *testing.T) {
 		{"timeout_stage", []string{"--mode", "hang", "--sleep", "1s", "-t", "0.1"}, Unknown},
 		{"timeout_state", []string{"--mode", "hang", "--sleep", "1s", "-t", "0.1:CRITICAL"}, Critical},
 		{"timeout_check_answers", []string{"--mode", "hang", "-t", "0.1"}, Critical},
+		{"timeout_own_unknown_takes_state", []string{"--mode", "hang", "--sleep", "1ms", "-t", "0.1:WARNING"}, Warning},
+		{"timeout_own_unknown", []string{"--mode", "hang", "--sleep", "1ms", "-t", "0.1"}, Unknown},
 		{"timeout_ignored", []string{"--mode", "ignore-ctx", "--sleep", "1s", "-t", "0.1"}, Unknown},
 		{"bad_timeout", []string{"-t", "0"}, Unknown},
 		{"bad_timeout_state", []string{"-t", "5:MAYBE"}, Unknown},
