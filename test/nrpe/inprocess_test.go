@@ -11,8 +11,23 @@ import (
 	"github.com/vigil-monitoring/vigil/test/testenv"
 )
 
+// %DIR% is replaced by the test's directory (see writeDriftFixtures).
 // Arguments tried for each registered plugin besides the generic ones.
 var inProcessCases = map[string][][]string{
+	"check_drift": {
+		{"--reference", "%DIR%/ref.csv", "--current", "%DIR%/same.csv"},
+		{"--reference", "%DIR%/ref.csv", "--current", "%DIR%/shifted.csv", "--method", "ks"},
+		{"--reference", "%DIR%/ref.csv", "--current", "%DIR%/shifted.csv", "--method", "psi", "-w", "0.1", "-c", "0.2"},
+		{"--reference", "%DIR%/missing.csv", "--current", "%DIR%/same.csv"},
+	},
+	"check_model_latency": {
+		{"-u", "http://127.0.0.1:1", "--v1-model", "m", "-t", "2"},
+		{"-u", "http://127.0.0.1:1", "--v1-model", "m", "--data-file", "%DIR%/req.json", "-t", "2"},
+		{"--mode", "scrape", "--server", "mlserver", "-u", "http://127.0.0.1:1", "-t", "2"},
+	},
+	"check_kafka_lag": {
+		{"-B", "127.0.0.1:1", "-g", "g", "-t", "2"},
+	},
 	"check_host": {
 		{"--mode", "load", "-w", "1000", "-c", "2000"},
 		{"--mode", "load", "--per-cpu", "-w", "0.000001"},
@@ -36,6 +51,7 @@ var genericCases = [][]string{{"--help"}, {"--version"}, {"--no-such-flag"}, {"-
 func TestInProcessIdenticalToBinary(t *testing.T) {
 	testenv.RequireFile(t, checkNRPE)
 	dir := workDir(t)
+	writeDriftFixtures(t, dir)
 	var cfg strings.Builder
 	cfg.WriteString("dont_blame_nrpe=0\ndebug=1\ncommand_timeout=20\n")
 	type tc struct {
@@ -54,6 +70,10 @@ func TestInProcessIdenticalToBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, args := range append(append([][]string{}, genericCases...), inProcessCases[program]...) {
+			args = append([]string(nil), args...)
+			for j := range args {
+				args[j] = strings.ReplaceAll(args[j], "%DIR%", dir)
+			}
 			name := fmt.Sprintf("%s_%d", program, i)
 			line := strings.Join(args, " ")
 			fmt.Fprintf(&cfg, "command[in_%s]=%s %s\ncommand[fork_%s]=%s %s\n", name, shared, line, name, forked, line)
@@ -62,7 +82,7 @@ func TestInProcessIdenticalToBinary(t *testing.T) {
 	}
 	a := startAgent(t, cfg.String(), "-n")
 	for _, c := range cases {
-		t.Run(c.name+"_"+strings.Join(c.args, "_"), func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			var in, fork, direct string
 			var inCode, forkCode, directCode int
 			for try := 0; try < 5; try++ {
@@ -98,4 +118,27 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, b, 0o755)
+}
+
+// writeDriftFixtures writes small, fixed CSV samples for check_drift and a
+// request body for check_model_latency.
+func writeDriftFixtures(t *testing.T, dir string) {
+	t.Helper()
+	var ref, same, shifted strings.Builder
+	ref.WriteString("x\n")
+	same.WriteString("x\n")
+	shifted.WriteString("x\n")
+	for i := 0; i < 200; i++ {
+		v := float64(i%50) / 10
+		fmt.Fprintf(&ref, "%g\n", v)
+		fmt.Fprintf(&same, "%g\n", v)
+		fmt.Fprintf(&shifted, "%g\n", v+1.5)
+	}
+	files := map[string]string{"ref.csv": ref.String(), "same.csv": same.String(), "shifted.csv": shifted.String(),
+		"req.json": `{"instances": [[1.0, 2.0]]}`}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
