@@ -250,6 +250,12 @@ func TestInProcess(t *testing.T) {
 		"shell":  "/usr/lib/nagios/plugins/check_fake -w 1 | cat",
 	})
 	r.Lookup = func(name string) (func() *plugin.Plugin, bool) { return fake, name == "check_fake" }
+	r.Identify = func(program string) string {
+		if program == "/usr/lib/nagios/plugins/check_fake" {
+			return "check_fake"
+		}
+		return ""
+	}
 	for _, name := range []string{"path", "marker"} {
 		rep, _ := r.Handle(context.Background(), name)
 		if rep.Code != 1 || rep.Output != "FAKE WARNING - in process" {
@@ -265,5 +271,25 @@ func TestInProcess(t *testing.T) {
 	}
 	if rep, _ := r.Handle(context.Background(), "marker"); rep.Code != 1 || calls != 3 {
 		t.Errorf("the vigil: marker must run in-process: %q", rep.Output)
+	}
+}
+
+// Identification reads Go build info, never the file name: Debian's
+// check_host is a link to check_icmp and must not be taken for vigil's.
+func TestIdentifier(t *testing.T) {
+	id := &Identifier{}
+	if _, err := os.Stat("/usr/lib/nagios/plugins/check_host"); err == nil {
+		if got := id.Plugin("/usr/lib/nagios/plugins/check_host"); got != "" {
+			t.Errorf("monitoring-plugins' check_host identified as %q", got)
+		}
+	}
+	self, _ := os.Executable()
+	if got := id.Plugin(self); got != "" {
+		t.Errorf("a Go binary outside plugins/cmd identified as %q", got)
+	}
+	for _, p := range []string{"/nonexistent/check_host", "check_nonexistent", "/bin/sh"} {
+		if got := id.Plugin(p); got != "" {
+			t.Errorf("%s identified as %q", p, got)
+		}
 	}
 }

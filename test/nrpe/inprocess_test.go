@@ -44,10 +44,12 @@ var inProcessCases = map[string][][]string{
 var genericCases = [][]string{{"--help"}, {"--version"}, {"--no-such-flag"}, {"-w", "not-a-range"}}
 
 // Every plugin in the registry answers in-process with the bytes and the
-// exit code its binary gives: the agent's in-process answer is compared
-// with the same agent forking the binary (through a symlink whose name is
-// not registered) and with the binary run directly. Measurements can move
-// between two runs, so each case gets a few tries to line up.
+// exit code its binary gives. The binary is installed under another name
+// (as packaging installs check_host as check_vigil_host): the agent knows it
+// by its Go build info. The same command lines are served by an agent with
+// vigil_inprocess=1 (the default) and one with vigil_inprocess=0, which
+// forks the binary, and the binary is also run directly. Measurements can
+// move between runs, so each case gets a few tries to line up.
 func TestInProcessIdenticalToBinary(t *testing.T) {
 	testenv.RequireFile(t, checkNRPE)
 	dir := workDir(t)
@@ -60,13 +62,8 @@ func TestInProcessIdenticalToBinary(t *testing.T) {
 	}
 	var cases []tc
 	for _, program := range registry.Names() {
-		bin := testenv.Build(t, "plugins/cmd/"+program)
-		shared := filepath.Join(dir, program)
-		if err := copyFile(bin, shared); err != nil {
-			t.Fatal(err)
-		}
-		forked := filepath.Join(dir, "forked-"+program)
-		if err := os.Symlink(shared, forked); err != nil {
+		bin := filepath.Join(dir, "renamed_"+program)
+		if err := copyFile(testenv.Build(t, "plugins/cmd/"+program), bin); err != nil {
 			t.Fatal(err)
 		}
 		for i, args := range append(append([][]string{}, genericCases...), inProcessCases[program]...) {
@@ -75,30 +72,39 @@ func TestInProcessIdenticalToBinary(t *testing.T) {
 				args[j] = strings.ReplaceAll(args[j], "%DIR%", dir)
 			}
 			name := fmt.Sprintf("%s_%d", program, i)
-			line := strings.Join(args, " ")
-			fmt.Fprintf(&cfg, "command[in_%s]=%s %s\ncommand[fork_%s]=%s %s\n", name, shared, line, name, forked, line)
-			cases = append(cases, tc{name, program, shared, args})
+			fmt.Fprintf(&cfg, "command[%s]=%s %s\n", name, bin, strings.Join(args, " "))
+			cases = append(cases, tc{name, program, bin, args})
 		}
 	}
-	a := startAgent(t, cfg.String(), "-n")
+	// Debian's check_host is check_icmp: never taken for vigil's.
+	icmp := "/usr/lib/nagios/plugins/check_host"
+	fmt.Fprintf(&cfg, "command[icmp]=%s -H 127.0.0.1 -t 2\n", icmp)
+	in := startAgent(t, cfg.String(), "-n")
+	forked := startAgent(t, cfg.String()+"vigil_inprocess=0\n", "-n")
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var in, fork, direct string
+			var inOut, forkOut, direct string
 			var inCode, forkCode, directCode int
 			for try := 0; try < 5; try++ {
-				in, inCode = stock(t, a.addr(), "-n", "-c", "in_"+c.name)
-				fork, forkCode = stock(t, a.addr(), "-n", "-c", "fork_"+c.name)
+				inOut, inCode = stock(t, in.addr(), "-n", "-c", c.name)
+				forkOut, forkCode = stock(t, forked.addr(), "-n", "-c", c.name)
 				direct, directCode = run(t, c.bin, c.args...)
-				if in == fork && inCode == forkCode && inCode == directCode && in == normalise(direct) {
+				if inOut == forkOut && inCode == forkCode && inCode == directCode && inOut == normalise(direct) {
 					return
 				}
 			}
-			t.Errorf("in-process rc %d %q\nforked     rc %d %q\ndirect     rc %d %q", inCode, in, forkCode, fork, directCode, direct)
+			t.Errorf("in-process rc %d %q\nforked     rc %d %q\ndirect     rc %d %q", inCode, inOut, forkCode, forkOut, directCode, direct)
 		})
 	}
-	waitLog(t, a.log, "running in-process")
-	if strings.Contains(a.log.String(), `msg="running in-process" command=fork_`) {
-		t.Error("a symlinked, unregistered name ran in-process")
+	waitLog(t, in.log, `msg="running in-process" command=check_host_0`)
+	if strings.Contains(forked.log.String(), "running in-process") {
+		t.Error("vigil_inprocess=0 still ran a check in-process")
+	}
+	if _, err := os.Stat(icmp); err == nil {
+		out, _ := stock(t, in.addr(), "-n", "-c", "icmp")
+		if strings.HasPrefix(out, "HOST ") || strings.Contains(in.log.String(), `msg="running in-process" command=icmp`) {
+			t.Errorf("monitoring-plugins' check_host (check_icmp) ran as vigil's check_host: %q", out)
+		}
 	}
 }
 

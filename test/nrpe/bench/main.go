@@ -139,7 +139,7 @@ func runAll(duration time.Duration, clientsFlag, agentBin string, sequential int
 	}
 	common := "server_address=127.0.0.1\nallowed_hosts=127.0.0.1\nnrpe_user=nagios\nnrpe_group=nagios\ndebug=0\n" +
 		"command[check_dummy]=" + checkDummy + " 0 OK\n" +
-		"command[check_host]=/usr/lib/nagios/plugins/check_host --mode load -w 1000 -c 2000\n"
+		"command[check_host]=vigil:check_host --mode load -w 1000 -c 2000\n"
 	type result struct {
 		daemon, mode, command string
 		clients               int
