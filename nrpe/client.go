@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -52,7 +53,9 @@ func (c *Client) Query(ctx context.Context, text string) (Result, error) {
 		return c.attempt(ctx, c.Version, text)
 	}
 	res, err := c.attempt(ctx, Version4, text)
-	if err == nil || errors.Is(err, ErrCRC) || ctx.Err() != nil || isDialError(err) {
+	// Like check_nrpe: no retry after a CRC mismatch or a timeout, nor
+	// when the connection could not be made at all.
+	if err == nil || errors.Is(err, ErrCRC) || errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil || isDialError(err) {
 		return res, err
 	}
 	v2, err2 := c.attempt(ctx, Version2, text)

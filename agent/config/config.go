@@ -382,6 +382,9 @@ func (p *parser) finish() {
 	if c.SSLClientCerts == ClientCertsRequire && c.SSLCACertFile == "" {
 		p.errs = append(p.errs, &Error{Pos{c.File, 0}, "ssl_client_certs=2 requires ssl_cacert_file"})
 	}
+	if c.AllowPlaintext && c.SSLClientCerts != ClientCertsNone {
+		p.errs = append(p.errs, &Error{Pos{c.File, 0}, "vigil_allow_plaintext=1 would let plaintext clients past ssl_client_certs: use one or the other"})
+	}
 	if (c.SSLCertFile == "") != (c.SSLKeyFile == "") {
 		p.errs = append(p.errs, &Error{Pos{c.File, 0}, "ssl_cert_file and ssl_privatekey_file must be given together"})
 	}

@@ -84,6 +84,7 @@ func TestErrorsCarryLineNumbers(t *testing.T) {
 		"include=" + inc,             // 5
 		"include=/nonexistent/x.cfg", // 6
 		"ssl_client_certs=2",         // 7
+		"vigil_allow_plaintext=1",
 	}, "\n"))
 	_, err := Load(main)
 	if err == nil {
@@ -98,6 +99,7 @@ func TestErrorsCarryLineNumbers(t *testing.T) {
 		inc + `:1: line "ok_line_missing_equals" is not key=value`,
 		main + `:6: reading included file: open /nonexistent/x.cfg: no such file or directory`,
 		"ssl_client_certs=2 requires ssl_cacert_file",
+		"vigil_allow_plaintext=1 would let plaintext clients past ssl_client_certs",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)

@@ -97,7 +97,7 @@ func newRunner(commands map[string]string) *Runner {
 		InProcess:   true,
 		VersionText: "NRPE v4.1.0",
 		Process: ProcessOptions{
-			Env:       CleanEnv("/nonexistent", "nobody", nil),
+			Env:       CleanEnv("/nonexistent", "nobody", []string{"VIGIL_TEST_KEEP", "VIGIL_TEST_UNSET"}),
 			MaxOutput: 65535,
 			MaxStderr: 4096,
 			KillGrace: 100 * time.Millisecond,
@@ -106,6 +106,8 @@ func newRunner(commands map[string]string) *Runner {
 }
 
 func TestHandle(t *testing.T) {
+	t.Setenv("VIGIL_TEST_KEEP", "kept")
+	t.Setenv("VIGIL_TEST_DROP", "dropped")
 	dir := t.TempDir()
 	script := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -163,10 +165,13 @@ func TestHandle(t *testing.T) {
 	for _, line := range strings.Split(rep.Output, "\n") {
 		name, _, _ := strings.Cut(line, "=")
 		switch name {
-		case "PATH", "NRPE_MULTILINESUPPORT", "NRPE_PROGRAMVERSION", "SHELL", "HOME", "USER", "LOGNAME":
+		case "PATH", "NRPE_MULTILINESUPPORT", "NRPE_PROGRAMVERSION", "SHELL", "HOME", "USER", "LOGNAME", "VIGIL_TEST_KEEP":
 		default:
 			t.Errorf("environment leaks %q", line)
 		}
+	}
+	if !strings.Contains(rep.Output, "VIGIL_TEST_KEEP=kept") {
+		t.Errorf("keep_env_vars not passed: %q", rep.Output)
 	}
 	rep, _ = r.Handle(context.Background(), "big")
 	if rep.Code != 0 || len(rep.Output) != 65535 {
@@ -245,6 +250,12 @@ func TestInProcess(t *testing.T) {
 		"shell":  "/usr/lib/nagios/plugins/check_fake -w 1 | cat",
 	})
 	r.Lookup = func(name string) (func() *plugin.Plugin, bool) { return fake, name == "check_fake" }
+	r.Identify = func(program string) string {
+		if program == "/usr/lib/nagios/plugins/check_fake" {
+			return "check_fake"
+		}
+		return ""
+	}
 	for _, name := range []string{"path", "marker"} {
 		rep, _ := r.Handle(context.Background(), name)
 		if rep.Code != 1 || rep.Output != "FAKE WARNING - in process" {
@@ -260,5 +271,25 @@ func TestInProcess(t *testing.T) {
 	}
 	if rep, _ := r.Handle(context.Background(), "marker"); rep.Code != 1 || calls != 3 {
 		t.Errorf("the vigil: marker must run in-process: %q", rep.Output)
+	}
+}
+
+// Identification reads Go build info, never the file name: Debian's
+// check_host is a link to check_icmp and must not be taken for vigil's.
+func TestIdentifier(t *testing.T) {
+	id := &Identifier{}
+	if _, err := os.Stat("/usr/lib/nagios/plugins/check_host"); err == nil {
+		if got := id.Plugin("/usr/lib/nagios/plugins/check_host"); got != "" {
+			t.Errorf("monitoring-plugins' check_host identified as %q", got)
+		}
+	}
+	self, _ := os.Executable()
+	if got := id.Plugin(self); got != "" {
+		t.Errorf("a Go binary outside plugins/cmd identified as %q", got)
+	}
+	for _, p := range []string{"/nonexistent/check_host", "check_nonexistent", "/bin/sh"} {
+		if got := id.Plugin(p); got != "" {
+			t.Errorf("%s identified as %q", p, got)
+		}
 	}
 }

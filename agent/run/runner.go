@@ -50,6 +50,9 @@ type Runner struct {
 	Slots chan struct{}
 	// Lookup finds in-process plugins; nil means plugins/registry.
 	Lookup func(program string) (func() *plugin.Plugin, bool)
+	// Identify tells which vigil plugin a program file is; nil means a
+	// shared Identifier reading Go build info.
+	Identify func(program string) string
 }
 
 // Handle answers one query text. A *Rejection error means: close without
@@ -131,11 +134,11 @@ func (r *Runner) logger() *slog.Logger {
 }
 
 // inProcess decides whether cmd runs inside the agent: never through a
-// shell; always with the vigil: marker; otherwise when vigil_inprocess is
-// on and the program's base name is a registered vigil plugin.
+// shell; always with the vigil: marker (vigil:check_host); otherwise when
+// vigil_inprocess is on and the program file is one of vigil's plugin
+// binaries, as its Go build info says (whatever the file is called).
 func (r *Runner) inProcess(cmd Command) (func() *plugin.Plugin, []string, bool) {
-	prog := cmd.Program()
-	if prog == "" {
+	if cmd.Program() == "" {
 		return nil, nil, false
 	}
 	lookup := r.Lookup
@@ -147,7 +150,13 @@ func (r *Runner) inProcess(cmd Command) (func() *plugin.Plugin, []string, bool) 
 		if !r.InProcess {
 			return nil, nil, false
 		}
-		name = prog
+		identify := r.Identify
+		if identify == nil {
+			identify = defaultIdentifier.Plugin
+		}
+		if name = identify(cmd.Argv[0]); name == "" {
+			return nil, nil, false
+		}
 	}
 	newPlugin, ok := lookup(name)
 	if !ok {

@@ -31,6 +31,7 @@ type Server struct {
 	log  *slog.Logger
 	opts Options
 
+	ctx      context.Context // ends at shutdown
 	st       atomic.Pointer[state]
 	slots    chan struct{}
 	conns    atomic.Int64
@@ -109,6 +110,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // for requests in flight: their checks finish or are killed at their
 // command_timeout, bounded by vigil_shutdown_timeout.
 func (s *Server) Serve(ctx context.Context) error {
+	s.ctx = ctx
 	stop := context.AfterFunc(ctx, func() { s.ln.Close() })
 	defer stop()
 	var tempDelay time.Duration
@@ -216,6 +218,10 @@ func (s *Server) handle(st *state, c net.Conn) {
 	}
 	cfg := st.cfg
 	c.SetDeadline(time.Now().Add(cfg.ConnectionTimeout))
+	// At shutdown a connection still waiting for its request is cut at
+	// once; one whose check already runs gets its answer.
+	idle := context.AfterFunc(s.ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	defer idle()
 
 	var conn net.Conn = c
 	if st.tls != nil {
@@ -235,7 +241,12 @@ func (s *Server) handle(st *state, c net.Conn) {
 			nrpe.SetQuickAck(c)
 			tc := tls.Server(conn, st.tls)
 			if err := tc.Handshake(); err != nil {
-				log.Warn("Error: Could not complete SSL handshake", "err", err)
+				if errors.Is(err, io.EOF) {
+					// a port probe or a client that gave up
+					log.Info("connection closed during the TLS handshake")
+				} else {
+					log.Warn("Error: Could not complete SSL handshake", "err", err)
+				}
 				return
 			}
 			nrpe.SetQuickAck(c)
@@ -264,6 +275,9 @@ func (s *Server) handle(st *state, c net.Conn) {
 	if p.Type != nrpe.TypeQuery {
 		log.Warn("Error: Request packet type was invalid!", "type", p.Type)
 		return
+	}
+	if !idle() {
+		return // shutting down
 	}
 	c.SetDeadline(time.Time{}) // the check is bounded by command_timeout
 	log.Debug("request", "version", p.Version, "query", string(p.Text))

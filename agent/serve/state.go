@@ -50,6 +50,9 @@ func buildState(c *config.Config, log *slog.Logger, slots chan struct{}) (*state
 	if err != nil {
 		return nil, nil, err
 	}
+	if cred == nil && c.NrpeUser != "" && c.NrpeUser != name {
+		notes = append(notes, fmt.Sprintf("nrpe_user=%s has no effect: the agent is not root, checks run as %s", c.NrpeUser, name))
+	}
 	commands := make(map[string]string, len(c.Commands))
 	for n, cmd := range c.Commands {
 		commands[n] = cmd.Line

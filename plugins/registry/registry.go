@@ -7,7 +7,10 @@ package registry
 import (
 	"sort"
 
+	"github.com/vigil-monitoring/vigil/plugins/drift"
 	"github.com/vigil-monitoring/vigil/plugins/host"
+	"github.com/vigil-monitoring/vigil/plugins/kafkalag"
+	"github.com/vigil-monitoring/vigil/plugins/latency"
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
@@ -15,7 +18,10 @@ import (
 // constructor of its plugin. Each call returns a fresh *plugin.Plugin with
 // its own flag storage, so concurrent in-process runs share nothing.
 var plugins = map[string]func() *plugin.Plugin{
-	"check_host": host.New,
+	"check_drift":         drift.New,
+	"check_host":          host.New,
+	"check_kafka_lag":     kafkalag.New,
+	"check_model_latency": latency.New,
 }
 
 // Lookup returns the constructor for a program name.

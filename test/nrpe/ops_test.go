@@ -1,6 +1,7 @@
 package nrpe
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,7 +47,7 @@ func TestPidFileAndGracefulShutdown(t *testing.T) {
 	testenv.RequireFile(t, checkDummy)
 	dir := workDir(t)
 	pid := filepath.Join(dir, "agent.pid")
-	a := startAgent(t, "pid_file="+pid+"\ncommand[slow]="+script(t, dir, "slow", "sleep 1; echo 'OK - slow'")+"\n", "-n")
+	a := startAgent(t, "pid_file="+pid+"\nvigil_shutdown_timeout=120\ncommand[slow]="+script(t, dir, "slow", "sleep 1; echo 'OK - slow'")+"\n", "-n")
 	b, err := os.ReadFile(pid)
 	if err != nil || strings.TrimSpace(string(b)) == "" {
 		t.Fatalf("pid file: %q %v", b, err)
@@ -62,6 +63,12 @@ func TestPidFileAndGracefulShutdown(t *testing.T) {
 	}
 	got := make(chan answer, 1)
 	go func() { o, c := stock(t, a.addr(), "-n", "-c", "slow"); got <- answer{o, c} }()
+	// An idle connection (no request yet) must not hold the shutdown.
+	idle, err := net.Dial("tcp", a.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
 	time.Sleep(300 * time.Millisecond)
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -72,7 +79,11 @@ func TestPidFileAndGracefulShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no answer for the check in flight at SIGTERM")
 	}
-	<-a.done
+	select {
+	case <-a.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the agent still runs 20 s after SIGTERM: an idle connection holds the shutdown")
+	}
 	if _, err := os.Stat(pid); err == nil {
 		t.Error("pid file left after SIGTERM")
 	}
@@ -104,5 +115,30 @@ func TestLogFileAndCheckConfig(t *testing.T) {
 		"error: " + bad + ":4: ssl_client_certs: 7 is outside 0..2\n"
 	if out != want || code != 1 {
 		t.Errorf("check-config: rc %d\n%s\nwant:\n%s", code, out, want)
+	}
+}
+
+// max_concurrent_checks=1: checks sent at once never overlap (each one
+// takes a lock directory and fails loudly if another holds it).
+func TestMaxConcurrentChecks(t *testing.T) {
+	dir := workDir(t)
+	locks := filepath.Join(dir, "locks")
+	os.Mkdir(locks, 0o777)
+	os.Chmod(locks, 0o777) // checks run as nagios
+	lock := filepath.Join(locks, "lock")
+	body := "mkdir " + lock + " 2>/dev/null || { echo 'CRITICAL - overlap'; exit 2; }\nsleep 0.3\nrmdir " + lock + "\necho 'OK - alone'"
+	a := startAgent(t, "max_concurrent_checks=1\ncommand_timeout=20\ncommand[one]="+script(t, dir, "one", body)+"\n", "-n")
+	type answer struct {
+		out  string
+		code int
+	}
+	answers := make(chan answer, 4)
+	for i := 0; i < 4; i++ {
+		go func() { o, c := stock(t, a.addr(), "-n", "-t", "30", "-c", "one"); answers <- answer{o, c} }()
+	}
+	for i := 0; i < 4; i++ {
+		if ans := <-answers; ans.out != "OK - alone\n" || ans.code != 0 {
+			t.Errorf("rc %d %q", ans.code, ans.out)
+		}
 	}
 }

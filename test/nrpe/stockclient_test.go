@@ -2,6 +2,8 @@ package nrpe
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,6 +28,7 @@ func TestStockClientTLS(t *testing.T) {
 		"command[stderr]=" + script(t, dir, "stderr", "echo only-on-stderr >&2; exit 1"),
 		"command[killed]=" + script(t, dir, "killed", "echo dying; kill -9 $$"),
 		"command[sleep]=/bin/sleep 30",
+		"command[whoami]=/usr/bin/id -un",
 		"command[out3000]=" + script(t, dir, "out3000", `head -c 2999 /dev/zero | tr '\0' a; echo; exit 1`),
 		"command[out60000]=" + script(t, dir, "out60000", `head -c 60000 /dev/zero | tr '\0' b`),
 		"command[out70000]=" + script(t, dir, "out70000", `head -c 70000 /dev/zero | tr '\0' c`),
@@ -59,6 +62,27 @@ func TestStockClientTLS(t *testing.T) {
 		{"3000 bytes v2", []string{"-2", "-c", "out3000"}, long("a", 1023), 1},
 		{"60000 bytes v4", []string{"-c", "out60000"}, long("b", 60000), 0},
 		{"70000 bytes v4 keeps 65535", []string{"-c", "out70000"}, long("c", 65535), 0},
+	}
+	tests = append(tests, []struct {
+		name string
+		args []string
+		out  string
+		code int
+	}{
+		// The generated certificate is its own CA: copied to the Nagios
+		// server, -A pins the agent.
+		{"-A generated certificate", []string{"-A", filepath.Join(a.dir, "tls", "vigil-agent.crt"), "-c", "ok"}, "OK: OK\n", 0},
+		{"-n against TLS", []string{"-n", "-c", "ok"}, "CHECK_NRPE: Receive header underflow - only -1 bytes received (4 expected).\n", 3},
+		{"-S TLSv1.1 below the default minimum", []string{"-S", "TLSv1.1", "-c", "ok"}, "CHECK_NRPE: (ssl_err != 5) Error - Could not complete SSL handshake with 127.0.0.1: 1\n", 2},
+	}...)
+	if os.Geteuid() == 0 {
+		// started as root, checks run as nrpe_user
+		tests = append(tests, struct {
+			name string
+			args []string
+			out  string
+			code int
+		}{"runs as nrpe_user", []string{"-c", "whoami"}, "nagios\n", 0})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,6 +64,9 @@ func TestVigilClientAgainstStockDaemon(t *testing.T) {
 		{"-c", "nosuch"},
 		{"-c", "ok", "-a", "1"}, // Debian's build refuses arguments: closed unanswered
 		{"-c", "sleep"},
+		{"-t", "1", "-c", "sleep"},
+		{"-t", "1:WARNING", "-c", "sleep"},
+		{"-u", "-t", "1", "-c", "sleep"},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
