@@ -129,7 +129,7 @@ func Defaults() *Config {
 		TLSDir:              "/var/lib/vigil-agent",
 		MaxOutput:           65535,
 		ShutdownTimeout:     30 * time.Second,
-		HealStateDir:        "/var/lib/vigil-agent/heal",
+		HealStateDir:        "/var/lib/vigil/heal",
 	}
 }
 

@@ -15,8 +15,11 @@ import (
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
-// DefaultStateDir holds state.json, heal.lock and audit.log.
-const DefaultStateDir = "/var/lib/vigil-agent/heal"
+// DefaultStateDir holds state.json, heal.lock and audit.log: under
+// /var/lib/vigil, the one directory the packaged systemd unit lets the
+// agent write (ReadWritePaths). Every healer of a host must use the same
+// directory, or they do not share the lock.
+const DefaultStateDir = "/var/lib/vigil/heal"
 
 // CLI is `vigil-agent heal`. LoadConfig reads -c FILE; nil uses the
 // agent's config parser (LoadAgentConfig: include, include_dir).

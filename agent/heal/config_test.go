@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
+	"github.com/vigil-monitoring/vigil/test/testenv"
 )
 
 func TestParseRules(t *testing.T) {
@@ -111,4 +112,23 @@ func FuzzParseRules(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestShippedExample: configs/agent/vigil-heal.cfg parses into its two
+// rules with the agent's parser.
+func TestShippedExample(t *testing.T) {
+	l, err := LoadAgentConfig(filepath.Join(testenv.RepoRoot(), "configs", "agent", "vigil-heal.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := ParseRules(l.Entries, l.Commands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 2 || rules[0].Name != "model_api" || rules[0].Target != "model-api" || rules[1].Action != ActionSystemd || !rules[1].DryRun {
+		t.Fatalf("rules %+v", rules)
+	}
+	if l.StateDir != DefaultStateDir {
+		t.Fatalf("state dir %q", l.StateDir)
+	}
 }
