@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -73,6 +74,7 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		dryRun                     bool
 		one                        = NewRule("")
 		name                       string
+		stale                      time.Duration
 		containerName              string
 	)
 	fs.BoolVar(&once, "once", false, "step every rule once and exit")
@@ -80,6 +82,7 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&act, "act", "", "event-handler action for `RULE`: re-probe and act at once within the limits")
 	fs.BoolVar(&status, "status", false, "report recovery activity as a Nagios check (check_heal)")
 	fs.StringVar(&reset, "reset", "", "forget `RULE`'s history and lift its give-up")
+	fs.DurationVar(&stale, "stale", 0, "with --status: WARNING when a rule has not been probed for this long (is healing running?); 0: off")
 	fs.StringVarP(&configFile, "config", "c", configFile, "config `FILE` with watch[...] and command[...] lines")
 	fs.StringVar(&stateDir, "state-dir", stateDir, "`DIR` of the state file, lock and audit log")
 	fs.StringVar(&auditPath, "audit-log", "", "audit log `FILE` (default STATE-DIR/audit.log; - for stderr)")
@@ -184,7 +187,7 @@ func (c CLI) Main(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if status {
 		// Read only: no lock, no audit log, no engine; the NRPE user
 		// (nrpe_user) that runs it may read the state and nothing more.
-		res := (&Healer{StateDir: stateDir}).Status(rules)
+		res := (&Healer{StateDir: stateDir}).Status(rules, stale)
 		io.WriteString(stdout, res.Render("HEAL"))
 		return int(res.Status)
 	}

@@ -277,7 +277,7 @@ func TestFailedActionCountsAndIsCritical(t *testing.T) {
 	if out.Status != plugin.Critical || !strings.Contains(out.Summary, "restart of container model-api failed") {
 		t.Fatalf("%v %q", out.Status, out.Summary)
 	}
-	st := f.healer().Status([]Rule{*f.rule})
+	st := f.healer().Status([]Rule{*f.rule}, 0)
 	if st.Status != plugin.Critical {
 		t.Fatalf("check_heal after a failed action: %s", st.Render("HEAL"))
 	}
@@ -312,7 +312,7 @@ func TestCorruptStateRecovered(t *testing.T) {
 	f := newFixture(t, func(r *Rule) { r.Attempts = 1 })
 	os.WriteFile(filepath.Join(f.dir, StateFile), []byte("{\"version\":1,\"rules\":{tru"), 0o600)
 	// check_heal reports it without touching the file.
-	if st := f.healer().Status([]Rule{*f.rule}); st.Status != plugin.Warning || !strings.Contains(strings.Join(st.Details, "\n"), "unreadable") {
+	if st := f.healer().Status([]Rule{*f.rule}, 0); st.Status != plugin.Warning || !strings.Contains(strings.Join(st.Details, "\n"), "unreadable") {
 		t.Fatalf("check_heal over a corrupt file: %s", st.Render("HEAL"))
 	}
 	f.set(plugin.OK)
@@ -411,7 +411,7 @@ func TestCheckHealStates(t *testing.T) {
 	f := newFixture(t, func(r *Rule) { r.Attempts = 1; r.MaxActions = 2; r.Backoff = 0 })
 	h := f.healer()
 	rules := []Rule{*f.rule}
-	if got := h.Status(rules).Render("HEAL"); got != "HEAL OK - model_api: no recovery action within 1h | model_api_actions=0;;;0;2 actions=0;;;0 gave_up=0;;;0;1\nmodel_api: 0 of 2 restarts in 1h\n" {
+	if got := h.Status(rules, 0).Render("HEAL"); got != "HEAL OK - model_api: no recovery action within 1h | model_api_actions=0;;;0;2 actions=0;;;0 gave_up=0;;;0;1\nmodel_api: 0 of 2 restarts in 1h\n" {
 		t.Fatalf("fresh:\n%s", got)
 	}
 	f.set(plugin.Critical)
@@ -419,7 +419,7 @@ func TestCheckHealStates(t *testing.T) {
 	f.clock.advance(f.rule.Grace)
 	f.set(plugin.OK)
 	f.step(Scheduled)
-	got := h.Status(rules).Render("HEAL")
+	got := h.Status(rules, 0).Render("HEAL")
 	want := "HEAL WARNING - model_api: 1 restart of model-api within 1h, last at 2026-11-30T03:00:00.000Z (restarted) | model_api_actions=1;;;0;2 actions=1;;;0 gave_up=0;;;0;1\n" +
 		"model_api: 1 of 2 restarts in 1h, last probe 0s ago: OK - probe says OK\n"
 	if got != want {
@@ -430,12 +430,12 @@ func TestCheckHealStates(t *testing.T) {
 		f.clock.advance(f.rule.Grace)
 		f.step(Scheduled)
 	}
-	st := h.Status(rules)
+	st := h.Status(rules, 0)
 	if st.Status != plugin.Critical || !strings.HasPrefix(st.Summary, "model_api gave up: 2 restarts of model-api in 1h, last probe: CRITICAL") {
 		t.Fatalf("after give-up: %s", st.Render("HEAL"))
 	}
 	f.clock.advance(2 * time.Hour)
-	if st := h.Status(rules); st.Status != plugin.OK {
+	if st := h.Status(rules, 0); st.Status != plugin.OK {
 		t.Fatalf("after the window: %s", st.Render("HEAL"))
 	}
 }
@@ -496,5 +496,24 @@ func BenchmarkStep(b *testing.B) {
 		if out := h.Step(ctx, &r, Scheduled); out.Status != plugin.OK {
 			b.Fatal(out.Summary)
 		}
+	}
+}
+
+func TestCheckHealStale(t *testing.T) {
+	f := newFixture(t, nil)
+	rules := []Rule{*f.rule}
+	if st := f.healer().Status(rules, 5*time.Minute); st.Status != plugin.Warning || st.Summary != "model_api: never probed: is the agent's daemon or the cron job running?" {
+		t.Fatalf("never probed: %s", st.Render("HEAL"))
+	}
+	f.step(Scheduled)
+	if st := f.healer().Status(rules, 5*time.Minute); st.Status != plugin.OK {
+		t.Fatalf("just probed: %s", st.Render("HEAL"))
+	}
+	f.clock.advance(6 * time.Minute)
+	if st := f.healer().Status(rules, 5*time.Minute); st.Status != plugin.Warning || st.Summary != "model_api: not probed for 6m0s (over 5m0s): is the agent's daemon or the cron job running?" {
+		t.Fatalf("stale: %s", st.Render("HEAL"))
+	}
+	if st := f.healer().Status(rules, 0); st.Status != plugin.OK {
+		t.Fatalf("stale check off: %s", st.Render("HEAL"))
 	}
 }

@@ -14,7 +14,12 @@ import (
 // WARNING when something was acted on within its window, OK otherwise.
 // Perfdata counts each rule's actions in its window against its limit,
 // and the totals since the state began.
-func (h *Healer) Status(rules []Rule) plugin.Result {
+//
+// stale, when positive, also asks whether healing is running at all: a
+// rule no healer has probed for that long is a WARNING, because a wedged
+// or stopped healer looks exactly like a healthy service otherwise
+// (docker-autoheal's users met both, its issues #42 and #87).
+func (h *Healer) Status(rules []Rule, stale time.Duration) plugin.Result {
 	st, note, err := loadState(h.StateDir, true)
 	if err != nil {
 		return plugin.Unknownf("%v", err)
@@ -45,6 +50,13 @@ func (h *Healer) Status(rules []Rule) plugin.Result {
 		case len(taken) > 0 && !taken[len(taken)-1].OK:
 			last := taken[len(taken)-1]
 			crit = append(crit, fmt.Sprintf("%s: %s %s at %s", r.Name, r.describeAction(), last.Result, stamp(last.At)))
+		case stale > 0 && now.Sub(rs.LastProbe) > stale:
+			if rs.LastProbe.IsZero() {
+				warn = append(warn, fmt.Sprintf("%s: never probed: is the agent's daemon or the cron job running?", r.Name))
+			} else {
+				warn = append(warn, fmt.Sprintf("%s: not probed for %s (over %s): is the agent's daemon or the cron job running?",
+					r.Name, now.Sub(rs.LastProbe).Round(time.Second), stale))
+			}
 		case len(taken) > 0:
 			last := taken[len(taken)-1]
 			warn = append(warn, fmt.Sprintf("%s: %s within %s, last at %s (%s)", r.Name, r.actionNoun(len(taken)),
