@@ -13,7 +13,7 @@ import (
 // replaced whole). CRITICAL when a rule gave up or its last action failed,
 // WARNING when something was acted on within its window, OK otherwise.
 // Perfdata counts each rule's actions in its window against its limit,
-// and the totals since the state began.
+// their sum, and the rules given up.
 //
 // stale, when positive, also asks whether healing is running at all: a
 // rule no healer has probed for that long is a WARNING, because a wedged
