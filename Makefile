@@ -11,7 +11,7 @@ PLUGINS   = $(notdir $(wildcard plugins/cmd/check_*))
 AGENT     = $(wildcard agent/cmd/vigil-agent)
 # The real peers the integration tests run against, all Debian packages.
 APT_PACKAGES := nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins nagios4 icinga2 kcat \
-                python3-scipy python3-numpy procps rpm systemd
+                python3-scipy python3-numpy procps rpm systemd time
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build test unit deps bench lint run install clean fuzz
@@ -40,12 +40,21 @@ test: deps
 unit:
 	$(GO) test -count=1 -short ./plugins/... ./nrpe/... ./agent/...
 
+# bench measures side by side with the stock tools doing the same job: the
+# stock nrpe daemon (needs root), numpy/scipy; then the Go benchmarks
+# (check_container over 50 containers, check_kafka_lag over 10 groups x 1000
+# partitions on kfake, probe overhead, packet coding). See docs/performance.md.
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchtime 2x ./... 
-	@for s in test/*/bench/run.sh; do [ -x "$$s" ] && echo "== $$s" && "$$s"; done; true
+	$(GO) run ./test/nrpe/bench -d 3s -clients 8,32
+	test/drift/bench/run.sh
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./nrpe/... ./agent/... ./plugins/... ./test/kafka/ ./test/container/
 
+# fuzz runs each fuzz target for FUZZTIME (go test allows one target a run).
+FUZZTIME ?= 20s
+FUZZ_TARGETS := ./plugins/plugin:FuzzParseRange $(shell grep -rlE '^func Fuzz' --include=*_test.go nrpe agent plugins | while read f; do for t in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$f | cut -c6-); do echo ./$$(dirname $$f):$$t; done; done | grep -v FuzzParseRange)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseRange -fuzztime 30s ./plugins/plugin/
+	@for pt in $(FUZZ_TARGETS); do pkg=$${pt%%:*}; t=$${pt##*:}; echo "== $$t ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
 
 lint:
 	$(GO) vet ./...

@@ -25,6 +25,8 @@ type Client struct {
 	Version int
 	// Dialer dials the TCP connection; nil means a zero net.Dialer.
 	Dialer *net.Dialer
+	// Network is "tcp" (default), "tcp4" or "tcp6" (check_nrpe -4/-6).
+	Network string
 }
 
 // Result is a daemon's answer.
@@ -79,7 +81,11 @@ func (c *Client) attempt(ctx context.Context, version int, text string) (Result,
 	if d == nil {
 		d = &net.Dialer{}
 	}
-	conn, err := d.DialContext(ctx, "tcp", c.Addr)
+	network := c.Network
+	if network == "" {
+		network = "tcp"
+	}
+	conn, err := d.DialContext(ctx, network, c.Addr)
 	if err != nil {
 		return Result{}, dialError{fmt.Errorf("connecting to %s: %w", c.Addr, err)}
 	}

@@ -141,6 +141,11 @@ func collect(ctx context.Context, adm *kadm.Client, o *Options, sel *selection) 
 
 	plugin.SetStage(ctx, "fetching committed offsets")
 	fetched := adm.FetchManyOffsets(ctx, groups...)
+	if err := ctx.Err(); err != nil {
+		// Out of time: stop here, so the timeout names this stage rather
+		// than a later one reached with a dead context.
+		return nil, fmt.Errorf("fetching committed offsets: %w", err)
+	}
 	for _, r := range fetched {
 		if err := authError(r.Err); err != nil {
 			return nil, fmt.Errorf("fetching committed offsets of group %s: %w", r.Group, err)

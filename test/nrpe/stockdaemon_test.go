@@ -60,6 +60,8 @@ func TestVigilClientAgainstStockDaemon(t *testing.T) {
 		nil,
 		{"-c", "ok"},
 		{"-2", "-c", "ok"},
+		{"-4", "-b", "127.0.0.1", "-c", "ok"},
+		{"-d", "1", "-c", "ok"},
 		{"-c", "crit"},
 		{"-c", "nosuch"},
 		{"-c", "ok", "-a", "1"}, // Debian's build refuses arguments: closed unanswered

@@ -38,6 +38,11 @@ func queryMain(args []string, stdout, stderr io.Writer) int {
 	caFile := fs.StringP("ca-cert-file", "A", "", "CA to verify the daemon's certificate chain (host name not checked, as check_nrpe)")
 	sslVersion := fs.StringP("ssl-version", "S", "TLSv1.2+", "TLS versions, e.g. TLSv1.2, TLSv1.3, TLSv1.2+")
 	fs.BoolP("args", "a", false, "arguments: everything after -a")
+	ipv4 := fs.BoolP("ipv4", "4", false, "connect over IPv4 only")
+	ipv6 := fs.BoolP("ipv6", "6", false, "connect over IPv6 only")
+	bind := fs.StringP("bind", "b", "", "local address to connect from")
+	fs.StringP("use-adh", "d", "", "accepted for check_nrpe compatibility; Go has no anonymous DH, the daemon's certificate is used")
+	fs.StringP("cipher-list", "L", "", "accepted for check_nrpe compatibility; Go chooses its TLS cipher suites itself")
 	// -a takes the rest of the line, as in check_nrpe.
 	var cmdArgs []string
 	for i, a := range args {
@@ -67,7 +72,21 @@ func queryMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "Error: the client certificate and the private key must both be given or neither")
 		return 3
 	}
-	client := &nrpe.Client{Addr: net.JoinHostPort(*host, strconv.Itoa(*port))}
+	client := &nrpe.Client{Addr: net.JoinHostPort(*host, strconv.Itoa(*port)), Dialer: &net.Dialer{}}
+	switch {
+	case *ipv4:
+		client.Network = "tcp4"
+	case *ipv6:
+		client.Network = "tcp6"
+	}
+	if *bind != "" {
+		ip := net.ParseIP(*bind)
+		if ip == nil {
+			fmt.Fprintf(stdout, "CHECK_NRPE: -b %q is not an IP address\n", *bind)
+			return 3
+		}
+		client.Dialer.LocalAddr = &net.TCPAddr{IP: ip}
+	}
 	switch {
 	case *v2:
 		client.Version = nrpe.Version2
