@@ -11,10 +11,12 @@ import (
 
 // WritePidFile writes this process's PID to path, refusing when the file
 // names a process that is still alive (a second instance). A stale file is
-// replaced. The returned function removes the file.
-func WritePidFile(path string) (func(), error) {
+// replaced. The returned function removes the file; after the agent has
+// dropped root that only works where nrpe_user may write the directory
+// (Debian's /run/nagios), as for the stock daemon.
+func WritePidFile(path string) (func() error, error) {
 	if path == "" {
-		return func() {}, nil
+		return func() error { return nil }, nil
 	}
 	if b, err := os.ReadFile(path); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && pid != os.Getpid() {
@@ -32,5 +34,10 @@ func WritePidFile(path string) (func(), error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("writing pid_file: %w", err)
 	}
-	return func() { os.Remove(path) }, nil
+	return func() error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing pid_file: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -37,6 +37,7 @@ type Server struct {
 	conns    atomic.Int64
 	inflight sync.WaitGroup
 	ln       net.Listener
+	fixedTLS *tls.Config // read as root before DropPrivileges; kept across reloads
 }
 
 // Options are the command-line choices that override the file.
@@ -65,7 +66,7 @@ func (s *Server) build(c *config.Config) (*state, error) {
 	if s.opts.TLSDir != "" {
 		c.TLSDir = s.opts.TLSDir
 	}
-	st, notes, err := buildState(c, s.log, s.slots)
+	st, notes, err := buildState(c, s.log, s.slots, s.fixedTLS)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +157,26 @@ func (s *Server) drain() error {
 	case <-time.After(timeout):
 		s.log.Warn("shut down with requests still in flight", "after", timeout)
 	}
+	return nil
+}
+
+// DropPrivileges switches the process from root to nrpe_user (see the
+// function of that name) and rebuilds the serving state for the new user:
+// checks no longer need credentials of their own, and the TLS material read
+// as root is kept for the life of the process, as the stock daemon keeps it.
+func (s *Server) DropPrivileges() error {
+	cur := s.st.Load()
+	msg, err := DropPrivileges(cur.cfg)
+	if err != nil || msg == "" {
+		return err
+	}
+	s.fixedTLS = cur.tls
+	st, _, err := buildState(cur.cfg, s.log, s.slots, s.fixedTLS)
+	if err != nil {
+		return fmt.Errorf("after dropping root: %w", err)
+	}
+	s.st.Store(st)
+	s.log.Info(msg)
 	return nil
 }
 

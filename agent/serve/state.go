@@ -29,14 +29,20 @@ type state struct {
 // (and a reload keeps the old state) on anything that would break serving:
 // a bad allowed_hosts entry, a certificate that does not load, an unknown
 // nrpe_user.
-func buildState(c *config.Config, log *slog.Logger, slots chan struct{}) (*state, []string, error) {
+//
+// fixedTLS, when set, is the TLS configuration read at start before the
+// agent dropped root: it is used as is, since the key may be readable by
+// root alone.
+func buildState(c *config.Config, log *slog.Logger, slots chan struct{}, fixedTLS *tls.Config) (*state, []string, error) {
 	var notes []string
 	acl, err := ParseACL(c.AllowedHosts)
 	if err != nil {
 		return nil, nil, err
 	}
 	s := &state{cfg: c, acl: acl}
-	if c.SSLEnabled {
+	if c.SSLEnabled && fixedTLS != nil {
+		s.tls = fixedTLS
+	} else if c.SSLEnabled {
 		tc, note, err := tlsConfig(c)
 		if err != nil {
 			return nil, nil, err
@@ -109,7 +115,52 @@ func checkUser(c *config.Config) (*syscall.Credential, string, string, error) {
 	if uid == 0 || gid == 0 {
 		return nil, "", "", fmt.Errorf("nrpe_user/nrpe_group resolve to root: checks never run as root")
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(gid)}}, u.HomeDir, u.Username, nil
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: supplementaryGroups(u, gid)}, u.HomeDir, u.Username, nil
+}
+
+// supplementaryGroups is what initgroups(3) gives the stock daemon: the
+// user's groups from /etc/group plus nrpe_group. Without them a check run
+// as nagios loses, say, the docker group an administrator granted it.
+func supplementaryGroups(u *user.User, gid int) []uint32 {
+	groups := []uint32{uint32(gid)}
+	ids, _ := u.GroupIds()
+	for _, id := range ids {
+		if g, err := strconv.Atoi(id); err == nil && g != gid && g != 0 {
+			groups = append(groups, uint32(g))
+		}
+	}
+	return groups
+}
+
+// DropPrivileges switches the whole process, started as root, to
+// nrpe_user/nrpe_group and that user's groups, as the stock daemon does once
+// its port is bound. After it the agent, its in-process checks, the checks
+// it forks and its watch rules all run as that user: an in-process check has
+// no more rights than the same check forked. Started as another user it
+// does nothing. It returns what it did, for the log.
+func DropPrivileges(c *config.Config) (string, error) {
+	if os.Geteuid() != 0 {
+		return "", nil
+	}
+	cred, _, name, err := checkUser(c)
+	if err != nil {
+		return "", err
+	}
+	groups := make([]int, len(cred.Groups))
+	for i, g := range cred.Groups {
+		groups[i] = int(g)
+	}
+	// Order matters: groups and gid can only be changed while still root.
+	if err := syscall.Setgroups(groups); err != nil {
+		return "", fmt.Errorf("setgroups %v: %w", groups, err)
+	}
+	if err := syscall.Setgid(int(cred.Gid)); err != nil {
+		return "", fmt.Errorf("setgid %d: %w", cred.Gid, err)
+	}
+	if err := syscall.Setuid(int(cred.Uid)); err != nil {
+		return "", fmt.Errorf("setuid %d: %w", cred.Uid, err)
+	}
+	return fmt.Sprintf("dropped root: running as %s (uid %d, gid %d, groups %v)", name, cred.Uid, cred.Gid, groups), nil
 }
 
 func lookupUser(s string) (*user.User, error) {

@@ -7,6 +7,7 @@ package registry
 import (
 	"sort"
 
+	"github.com/vigil-monitoring/vigil/plugins/container"
 	"github.com/vigil-monitoring/vigil/plugins/drift"
 	"github.com/vigil-monitoring/vigil/plugins/host"
 	"github.com/vigil-monitoring/vigil/plugins/kafkalag"
@@ -18,6 +19,7 @@ import (
 // constructor of its plugin. Each call returns a fresh *plugin.Plugin with
 // its own flag storage, so concurrent in-process runs share nothing.
 var plugins = map[string]func() *plugin.Plugin{
+	"check_container":     container.New,
 	"check_drift":         drift.New,
 	"check_host":          host.New,
 	"check_kafka_lag":     kafkalag.New,

@@ -28,6 +28,14 @@ var inProcessCases = map[string][][]string{
 	"check_kafka_lag": {
 		{"-B", "127.0.0.1:1", "-g", "g", "-t", "2"},
 	},
+	// The agent runs as nagios (dropped from root) while the direct run is
+	// root's, so only cases that do not depend on socket rights compare.
+	"check_container": {
+		{"--docker-host", "unix:///nonexistent/docker.sock", "--all", "-t", "2"},
+		{"--docker-host", "tcp://127.0.0.1:1", "--name", "x", "-t", "2"},
+		{"--all", "--expect", "x"},
+		{"--all", "--allow-state", "sleeping"},
+	},
 	"check_host": {
 		{"--mode", "load", "-w", "1000", "-c", "2000"},
 		{"--mode", "load", "--per-cpu", "-w", "0.000001"},

@@ -1,10 +1,13 @@
 package nrpe
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,11 +45,28 @@ func TestReloadOnSIGHUP(t *testing.T) {
 }
 
 // The pid file refuses a second instance and is removed at SIGTERM; a
-// check in flight at SIGTERM still gets its answer.
+// check in flight at SIGTERM still gets its answer. Started as root the
+// agent drops to nagios, so, like Debian's /run/nagios for the stock
+// daemon, the pid file's directory belongs to nagios.
 func TestPidFileAndGracefulShutdown(t *testing.T) {
 	testenv.RequireFile(t, checkDummy)
 	dir := workDir(t)
-	pid := filepath.Join(dir, "agent.pid")
+	runDir := filepath.Join(dir, "run")
+	if err := os.Mkdir(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("nagios")
+		if err != nil {
+			t.Fatalf("the nagios user: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(runDir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := filepath.Join(runDir, "agent.pid")
 	a := startAgent(t, "pid_file="+pid+"\nvigil_shutdown_timeout=120\ncommand[slow]="+script(t, dir, "slow", "sleep 1; echo 'OK - slow'")+"\n", "-n")
 	b, err := os.ReadFile(pid)
 	if err != nil || strings.TrimSpace(string(b)) == "" {
@@ -140,5 +160,43 @@ func TestMaxConcurrentChecks(t *testing.T) {
 		if ans := <-answers; ans.out != "OK - alone\n" || ans.code != 0 {
 			t.Errorf("rc %d %q", ans.code, ans.out)
 		}
+	}
+}
+
+// Started as root, the agent drops to nrpe_user for good once its port is
+// bound, as the stock daemon does, so an in-process check has no more
+// rights than a forked one: the whole process runs as nagios, with
+// nagios's groups, and its log says so.
+func TestAgentDropsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start as root")
+	}
+	u, err := user.Lookup("nagios")
+	if err != nil {
+		t.Fatalf("the nagios user: %v", err)
+	}
+	a := startAgent(t, "command[load]=vigil:check_host --mode load\n", "-n")
+	waitLog(t, a.log, `dropped root: running as nagios`)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && (f[0] == "Uid:" || f[0] == "Gid:") {
+			want := u.Uid
+			if f[0] == "Gid:" {
+				want = u.Gid
+			}
+			for _, id := range f[1:5] { // real, effective, saved, filesystem
+				if id != want {
+					t.Errorf("%s %v, want all %s", f[0], f[1:5], want)
+					break
+				}
+			}
+		}
+	}
+	if out, code := stock(t, a.addr(), "-n", "-c", "load"); code != 0 || !strings.HasPrefix(out, "HOST OK - load average") {
+		t.Errorf("in-process check after dropping root: rc %d %q", code, out)
 	}
 }

@@ -48,9 +48,17 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 2
 	}
-	defer removePid()
+	defer func() {
+		if err := removePid(); err != nil {
+			log.Warn("cannot remove the pid file", "err", err)
+		}
+	}()
 	if err := srv.Listen(); err != nil {
 		log.Error("cannot start", "err", err)
+		return 2
+	}
+	if err := srv.DropPrivileges(); err != nil {
+		log.Error("cannot drop root privileges", "err", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
