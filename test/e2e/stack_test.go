@@ -54,18 +54,18 @@ const (
 // stack is everything the monitoring server checks: the fixtures and the
 // agent serving the shipped nrpe snippet on agentAddr:5666.
 type stack struct {
-	t          *testing.T
-	dir        string // readable by the nagios user
-	pluginDir  string // the test's $USER1$ and the agent's plugin directory
-	agentBin   string
-	agentCfg   string
-	agentAddr  string
-	healState  string
-	container  string // name of the payload container (the snippet's model-api)
-	modelURL   string
-	kafkaAddr  string
-	driftDir   string
-	cli        *client.Client
+	t           *testing.T
+	dir         string // readable by the nagios user
+	pluginDir   string // the test's $USER1$ and the agent's plugin directory
+	agentBin    string
+	agentCfg    string
+	agentAddr   string
+	healState   string
+	container   string // name of the payload container (the snippet's model-api)
+	modelURL    string
+	kafkaAddr   string
+	driftDir    string
+	cli         *client.Client
 	containerID string
 	started     time.Time // when the container was healthy
 
