@@ -209,7 +209,9 @@ func (ic *icinga) writeCertificates(dir string) *x509.CertPool {
 	return pool
 }
 
-func (ic *icinga) url(path string) string { return fmt.Sprintf("https://127.0.0.1:%d%s", ic.port, path) }
+func (ic *icinga) url(path string) string {
+	return fmt.Sprintf("https://127.0.0.1:%d%s", ic.port, path)
+}
 
 func (ic *icinga) do(method, path string, body, into any) error {
 	var rd io.Reader

@@ -181,7 +181,9 @@ define contact {
 	n.cmd = exec.Command(bin, main)
 	// Checks inherit Nagios's environment: check_kafka_lag keeps its
 	// history under $TMPDIR, here the test's directory.
-	n.cmd.Env = append(os.Environ(), "TMPDIR="+s.tmpDir("nagios"))
+	// The shipped event handler runs $CHECK_NRPE: the stock check_nrpe
+	// with the agent's port.
+	n.cmd.Env = append(os.Environ(), "TMPDIR="+s.tmpDir("nagios"), "CHECK_NRPE="+s.checkNRPEWrapper())
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := n.cmd.Start(); err != nil {

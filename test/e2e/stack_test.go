@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -41,9 +40,6 @@ import (
 
 const (
 	stockCheckNRPE = "/usr/lib/nagios/plugins/check_nrpe"
-	// nrpePort is the port the shipped vigil_nrpe and vigil_heal commands
-	// reach: they pass no -p, as an administrator's do.
-	nrpePort = 5666
 	// The shipped nrpe snippet's group and the lag the test sets up.
 	kafkaGroup   = "predictions"
 	kafkaTopic   = "predictions"
@@ -52,7 +48,7 @@ const (
 )
 
 // stack is everything the monitoring server checks: the fixtures and the
-// agent serving the shipped nrpe snippet on agentAddr:5666.
+// agent serving the shipped nrpe snippet on agentAddr:agentPort.
 type stack struct {
 	t           *testing.T
 	dir         string // readable by the nagios user
@@ -60,6 +56,7 @@ type stack struct {
 	agentBin    string
 	agentCfg    string
 	agentAddr   string
+	agentPort   int
 	healState   string
 	container   string // name of the payload container (the snippet's model-api)
 	modelURL    string
@@ -106,8 +103,14 @@ func newStack(t *testing.T, unhealthyAfter time.Duration) *stack {
 	s.agentBin = filepath.Join(s.dir, "vigil-agent")
 	copyFile(t, testenv.Build(t, "agent/cmd/vigil-agent"), s.agentBin, 0o755)
 	// What Nagios runs from $USER1$: the stock check_nrpe and the shipped
-	// event handler under its installed name.
-	symlink(t, stockCheckNRPE, filepath.Join(s.pluginDir, "check_nrpe"))
+	// event handler under its installed name. The shipped vigil_nrpe and
+	// vigil_heal pass no port (5666, as on a real host); the test's agent
+	// listens on a free port of 127.0.0.1 instead, so as not to collide
+	// with anything else on 5666 (test/nrpe runs the stock daemon there),
+	// and $USER1$/check_nrpe is the stock one with -p added. The event
+	// handler script takes it from $CHECK_NRPE, set for Nagios.
+	s.agentAddr, s.agentPort = "127.0.0.1", testenv.FreePort(t)
+	writeFile(t, s.checkNRPEWrapper(), 0o755, fmt.Sprintf("#!/bin/sh\n# the stock check_nrpe, with the port of the test's agent\nexec %s -p %d \"$@\"\n", stockCheckNRPE, s.agentPort))
 	symlink(t, configPath("nagios", "vigil-heal-event-handler.sh"), filepath.Join(s.pluginDir, "vigil-heal-event-handler"))
 
 	s.startModelServer()
@@ -375,18 +378,17 @@ var agentCommands = []string{
 // startAgent writes the agent's configuration (the shipped snippet and
 // heal example included as they are, then the lines the test uses
 // re-defined through adapt: the last definition wins) and starts
-// vigil-agent serve on a loopback address of its own at port 5666.
+// vigil-agent serve on 127.0.0.1 at a free port.
 func (s *stack) startAgent() {
 	t := s.t
 	s.agentCfg = filepath.Join(s.dir, "vigil-agent.cfg")
-	s.agentAddr = loopbackAddr(t)
 	nrpeLines := shippedLines(t, configPath("nrpe", "vigil.cfg"))
 	healLines := shippedLines(t, configPath("agent", "vigil-heal.cfg"))
 	var b strings.Builder
 	fmt.Fprintf(&b, `# vigil-agent configuration of the end-to-end test
 server_address=%s
 server_port=%d
-allowed_hosts=127.0.0.0/8
+allowed_hosts=127.0.0.1
 nrpe_user=nagios
 nrpe_group=docker
 command_timeout=60
@@ -397,7 +399,7 @@ include=%s
 include=%s
 vigil_heal_state_dir=%s
 # The shipped lines the test uses, with the fixtures' names and addresses:
-`, s.agentAddr, nrpePort, s.dir, filepath.Join(s.dir, "agent.log"),
+`, s.agentAddr, s.agentPort, s.dir, filepath.Join(s.dir, "agent.log"),
 		configPath("nrpe", "vigil.cfg"), configPath("agent", "vigil-heal.cfg"), s.healState)
 	for _, name := range append(agentCommands, "command[heal_model_api]", "command[check_heal]", "watch[model_api]") {
 		line, ok := nrpeLines[name]
@@ -438,7 +440,7 @@ vigil_heal_state_dir=%s
 	waitFor(t, 15*time.Second, "vigil-agent to answer check_nrpe", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		o, err := exec.CommandContext(ctx, stockCheckNRPE, "-H", s.agentAddr).CombinedOutput()
+		o, err := exec.CommandContext(ctx, s.checkNRPEWrapper(), "-H", s.agentAddr).CombinedOutput()
 		return err == nil && strings.HasPrefix(string(o), "NRPE v4.1.0 (vigil-agent")
 	})
 }
@@ -468,36 +470,16 @@ func (s *stack) removeContainerState() {
 	}
 }
 
-// loopbackAddr picks an address of 127.0.0.0/8 other than 127.0.0.1 whose
-// port 5666 is free. The shipped vigil_nrpe and vigil_heal commands pass
-// no port to check_nrpe, so the agent listens where they look, 5666, on an
-// address of its own, where it can coexist with anything on
-// 127.0.0.1:5666. A port held on the wildcard address (the stock daemon of
-// another test) blocks every address: then it waits for it to be freed.
-func loopbackAddr(t *testing.T) string {
-	t.Helper()
-	pid := os.Getpid()
-	addr := fmt.Sprintf("127.%d.%d.%d", 100+pid%100, (pid/100)%250+1, 2+(pid/25000)%250)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		l, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(nrpePort)))
-		if err == nil {
-			l.Close()
-			return addr
-		}
-		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
-			t.Fatalf("port %d on %s: %v", nrpePort, addr, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
+// checkNRPEWrapper is $USER1$/check_nrpe: the stock check_nrpe with the
+// agent's port.
+func (s *stack) checkNRPEWrapper() string { return filepath.Join(s.pluginDir, "check_nrpe") }
 
 // checkNRPE runs the stock check_nrpe against the agent.
 func (s *stack) checkNRPE(command string) (string, int) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, stockCheckNRPE, "-H", s.agentAddr, "-t", "30", "-c", command).Output()
+	out, err := exec.CommandContext(ctx, s.checkNRPEWrapper(), "-H", s.agentAddr, "-t", "30", "-c", command).Output()
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
