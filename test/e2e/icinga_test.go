@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -17,7 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +46,7 @@ type icinga struct {
 type icingaService struct {
 	Host, Name, Command string
 	Vars                map[string]string
+	Extra               []string // more attribute lines
 }
 
 // startIcinga writes icinga2.conf (the ITL, the shipped
@@ -91,7 +95,7 @@ object ApiListener "api" {
 }
 object ApiUser "vigil-e2e" {
 	password = %q
-	permissions = [ "objects/query/*", "actions/reschedule-check" ]
+	permissions = [ "objects/query/*", "actions/reschedule-check", "events/statechange" ]
 }
 object CheckerComponent "checker" {}
 object FileLogger "main-log" {
@@ -104,7 +108,13 @@ object FileLogger "main-log" {
 		fmt.Fprintf(&conf, "object Host %q {\n\taddress = %q\n\tcheck_command = \"dummy\"\n\tenable_active_checks = false\n}\n", name, addr)
 	}
 	for _, sv := range services {
-		fmt.Fprintf(&conf, "object Service %q {\n\thost_name = %q\n\tcheck_command = %q\n\tcheck_interval = 1h\n\tretry_interval = 1h\n", sv.Name, sv.Host, sv.Command)
+		fmt.Fprintf(&conf, "object Service %q {\n\thost_name = %q\n\tcheck_command = %q\n", sv.Name, sv.Host, sv.Command)
+		if len(sv.Extra) == 0 { // by default a service runs when the test forces a check
+			sv.Extra = []string{"check_interval = 1h", "retry_interval = 1h"}
+		}
+		for _, e := range sv.Extra {
+			fmt.Fprintf(&conf, "\t%s\n", e)
+		}
 		for k, v := range sv.Vars {
 			fmt.Fprintf(&conf, "\tvars.%s = %s\n", k, v)
 		}
@@ -131,7 +141,9 @@ object FileLogger "main-log" {
 	}
 
 	cmd := exec.Command(bin, append([]string{"daemon", "-c", main}, defines...)...)
-	cmd.Env = append(env, "TMPDIR="+s.tmpDir("icinga"))
+	// TMPDIR for check_kafka_lag's history; CHECK_NRPE for the shipped
+	// event handler: the stock check_nrpe with the agent's port.
+	cmd.Env = append(env, "TMPDIR="+s.tmpDir("icinga"), "CHECK_NRPE="+s.checkNRPEWrapper())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -239,6 +251,68 @@ func (ic *icinga) do(method, path string, body, into any) error {
 
 func (ic *icinga) get(path string, into any) error { return ic.do(http.MethodGet, path, nil, into) }
 
+// stateChange is one StateChange event of the API's event stream.
+type stateChange struct {
+	Host        string  `json:"host"`
+	Service     string  `json:"service"`
+	State       float64 `json:"state"`
+	StateType   float64 `json:"state_type"` // 0 SOFT, 1 HARD
+	Timestamp   float64 `json:"timestamp"`
+	CheckResult struct {
+		Output string `json:"output"`
+	} `json:"check_result"`
+}
+
+// watchStateChanges subscribes to the API's StateChange events
+// (POST /v1/events) until the test ends, and returns a function giving
+// those received so far.
+func (ic *icinga) watchStateChanges() func() []stateChange {
+	t := ic.t
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	body, _ := json.Marshal(map[string]any{"queue": "vigil-e2e", "types": []string{"StateChange"}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ic.url("/v1/events"), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("vigil-e2e", ic.password)
+	req.Header.Set("Accept", "application/json")
+	// No client timeout: the stream lasts until the test cancels it.
+	stream := &http.Client{Transport: ic.client.Transport}
+	resp, err := stream.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatalf("subscribing to state changes: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		cancel()
+		t.Fatalf("subscribing to state changes: HTTP %d", resp.StatusCode)
+	}
+	var mu sync.Mutex
+	var got []stateChange
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64*1024), 4<<20)
+		for sc.Scan() {
+			var ev stateChange
+			if json.Unmarshal(sc.Bytes(), &ev) == nil {
+				mu.Lock()
+				got = append(got, ev)
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func() []stateChange {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]stateChange(nil), got...)
+	}
+}
+
 // icingaResult is a service's last check result as the API returns it.
 type icingaResult struct {
 	Name  string
@@ -286,31 +360,39 @@ func (ic *icinga) services() map[string]icingaResult {
 // the three direct CheckCommands; forced through the API, results read
 // from it.
 func TestIcingaEndToEnd(t *testing.T) {
-	s := newStack(t, 0)
+	const healthyFor = 20 * time.Second
+	s := newStack(t, healthyFor)
+	healthyUntil := time.Now().Add(healthyFor - 5*time.Second)
 	time.Sleep(time.Until(s.started.Add(2 * time.Second))) // --min-uptime 1s
 	_, modelPort, _ := strings.Cut(strings.TrimPrefix(s.modelURL, "http://127.0.0.1"), ":")
 	_, kafkaPort, _ := strings.Cut(s.kafkaAddr, ":")
 	nrpe := func(name, command string) icingaService {
-		return icingaService{agentHost, name, "vigil_nrpe", map[string]string{"nrpe_command": fmt.Sprintf("%q", command)}}
+		return icingaService{Host: agentHost, Name: name, Command: "vigil_nrpe", Vars: map[string]string{"nrpe_command": fmt.Sprintf("%q", command)}}
 	}
+	container := nrpe(svcContainer, "vigil_container_model_api")
+	// HARD after 2 failed checks 1 s apart, checked every 2 s, healed by
+	// the shipped EventCommand.
+	container.Vars["vigil_heal_rule"] = `"model_api"`
+	container.Extra = []string{"max_check_attempts = 2", "check_interval = 2s", "retry_interval = 1s", `event_command = "vigil_heal"`}
 	services := []icingaService{
-		nrpe(svcContainer, "vigil_container_model_api"),
+		container,
 		nrpe(svcLatency, "vigil_model_latency"),
 		nrpe(svcDrift, "vigil_drift"),
 		nrpe(svcKafka, "vigil_kafka_lag"),
-		{localHost, svcLatencyHere, "vigil_model_latency", map[string]string{
+		{Host: localHost, Name: svcLatencyHere, Command: "vigil_model_latency", Vars: map[string]string{
 			"vigil_model_latency_port": modelPort, "vigil_model_latency_v2_model": `"iris"`,
 			"vigil_model_latency_input": `"input-0:FP32:1,4:5.1,3.5,1.4,0.2"`, "vigil_model_latency_samples": "10",
 			"vigil_model_latency_warning": `"~:200"`, "vigil_model_latency_critical": `"~:500"`}},
-		{localHost, svcKafkaHere, "vigil_kafka_lag", map[string]string{
+		{Host: localHost, Name: svcKafkaHere, Command: "vigil_kafka_lag", Vars: map[string]string{
 			"vigil_kafka_lag_brokers": `[ "$check_address$:` + kafkaPort + `" ]`, "vigil_kafka_lag_group": `[ "predictions" ]`,
 			"vigil_kafka_lag_warning": `"~:1000"`, "vigil_kafka_lag_critical": `"~:10000"`, "vigil_kafka_lag_lag_seconds_critical": `"~:1200"`}},
-		{localHost, svcDriftHere, "vigil_drift", map[string]string{
+		{Host: localHost, Name: svcDriftHere, Command: "vigil_drift", Vars: map[string]string{
 			"vigil_drift_reference": fmt.Sprintf("%q", filepath.Join(s.driftDir, "reference.parquet")),
 			"vigil_drift_current":   fmt.Sprintf("%q", filepath.Join(s.driftDir, "predictions.parquet"))}},
 	}
 	ic := startIcinga(t, s, map[string]string{agentHost: s.agentAddr, localHost: "127.0.0.1"}, services)
 
+	changes := ic.watchStateChanges()
 	forcedAt := time.Now()
 	ic.rescheduleAll()
 	want := s.expectations(";")
@@ -342,5 +424,68 @@ func TestIcingaEndToEnd(t *testing.T) {
 		}
 		matchResult(t, key, int(cr.State), first, strings.Join(perf, " "), w)
 		t.Logf("Icinga API %s: state=%v command=%v\n\toutput=%q\n\tperformance_data=%q", key, cr.State, cr.Command, first+"\n"+long, perf)
+	}
+	if time.Now().After(healthyUntil) {
+		t.Fatalf("the forced checks took until %s, past the container's healthy time: the machine is too slow for this test", time.Now().Format(time.TimeOnly))
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	icingaRecovery(t, s, ic, changes)
+}
+
+// icingaRecovery: the container turns unhealthy; Icinga's state changes
+// must go CRITICAL SOFT, CRITICAL HARD, then OK HARD after the shipped
+// EventCommand had the agent restart the container, once.
+func icingaRecovery(t *testing.T, s *stack, ic *icinga, changes func() []stateChange) {
+	t.Helper()
+	mine := func() []stateChange {
+		var out []stateChange
+		for _, c := range changes() {
+			if c.Host == agentHost && c.Service == svcContainer {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	waitFor(t, 90*time.Second, "the container service to recover after a HARD CRITICAL under Icinga", func() bool {
+		hard := false
+		for _, c := range mine() {
+			if c.State == 2 && c.StateType == 1 {
+				hard = true
+			}
+			if hard && c.State == 0 && c.StateType == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	var timeline []string
+	for _, c := range mine() {
+		first, _, _ := strings.Cut(c.CheckResult.Output, "\n")
+		timeline = append(timeline, fmt.Sprintf("%s state=%v state_type=%v %s",
+			time.Unix(int64(c.Timestamp), 0).UTC().Format(time.TimeOnly), c.State, []string{"SOFT", "HARD"}[int(c.StateType)], first))
+	}
+	t.Logf("Icinga StateChange events of the container service:\n%s", strings.Join(timeline, "\n"))
+	want := []string{
+		`state=2 state_type=SOFT CONTAINER CRITICAL - 1 of 1 unhealthy: ` + regexp.QuoteMeta(s.container) + ` unhealthy`,
+		`state=2 state_type=HARD CONTAINER CRITICAL - 1 of 1 unhealthy: `,
+		`state=0 state_type=HARD CONTAINER OK - ` + regexp.QuoteMeta(s.container) + ` running, healthy, up \d+s, restarts 0 \(1 counted\), `,
+	}
+	next := 0
+	for _, l := range timeline {
+		if next < len(want) && regexp.MustCompile(want[next]).MatchString(l) {
+			next++
+		}
+	}
+	if next < len(want) {
+		t.Errorf("Icinga's state changes lack, in order, one matching %q", want[next])
+	}
+	if n := s.starts(); n != 2 {
+		t.Errorf("the engine reports %d starts of the container, want 2 (the first and one restart)", n)
+	}
+	actions := s.auditActions(t)
+	if len(actions) != 1 || actions[0]["why"] != "HARD CRITICAL reported by the monitoring server's event handler" || actions[0]["result"] != "restarted" {
+		t.Errorf("audit log actions: %v", actions)
 	}
 }
