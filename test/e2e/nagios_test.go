@@ -194,6 +194,9 @@ func TestNagiosEndToEnd(t *testing.T) {
 	}
 	// The agent's audit log: one restart, asked for by the event handler.
 	actions := s.auditActions(t)
+	if b, err := os.ReadFile(filepath.Join(s.healState, "audit.log")); err == nil {
+		t.Logf("the agent's heal audit log:\n%s", b)
+	}
 	if len(actions) != 1 || actions[0]["why"] != "HARD CRITICAL reported by the monitoring server's event handler" ||
 		actions[0]["result"] != "restarted" || !strings.Contains(fmt.Sprint(actions[0]["output"]), "HTTP 503: model not loaded") {
 		t.Errorf("audit log actions: %v", actions)
