@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzLoad feeds arbitrary files to the parser: it must never panic, and
@@ -29,7 +30,20 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := Load(path)
+		type loaded struct {
+			c   *Config
+			err error
+		}
+		done := make(chan loaded, 1)
+		go func() { c, err := Load(path); done <- loaded{c, err} }()
+		var c *Config
+		var err error
+		select {
+		case l := <-done:
+			c, err = l.c, l.err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Load did not return within 5 s")
+		}
 		if c == nil {
 			t.Fatalf("Load returned no Config (err %v)", err)
 		}
