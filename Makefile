@@ -61,8 +61,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 run: build
-	@if [ -x bin/vigil-agent ]; then exec bin/vigil-agent serve; \
-	else echo "vigil-agent is not built yet; running check_host" && bin/check_host -m load; fi
+	exec bin/vigil-agent serve --default-config
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins $(DESTDIR)$(PREFIX)/sbin

@@ -41,23 +41,11 @@ echo "building plugins ($raw_version, $arch)"
 # monitoring-plugins-basic owns /usr/lib/nagios/plugins/check_host (check_icmp).
 mv "$stage/plugins/check_host" "$stage/plugins/check_vigil_host"
 
-# The agent and the heal event handler are packed once they exist in the
-# tree (they are being written on their own branches).
-if [ -d "$root/agent/cmd/vigil-agent" ]; then
-    echo "building vigil-agent"
-    (cd "$root" && CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" \
-        -o "$stage/sbin/vigil-agent" ./agent/cmd/vigil-agent)
-fi
-if [ -f "$root/configs/nagios/vigil-heal-event-handler.sh" ]; then
-    install -m 0755 "$root/configs/nagios/vigil-heal-event-handler.sh" "$stage/plugins/vigil-heal-event-handler"
-fi
-
-# Drop the optional blocks whose file is not staged.
-awk -v stage="$stage" '
-    /^[[:space:]]*# optional: / { path = $3; skip = system("test -e \"" stage "/" path "\"") != 0; next }
-    /^[[:space:]]*# end optional/ { skip = 0; next }
-    !skip
-' "$root/packaging/nfpm.yaml" >"$stage/nfpm.yaml"
+echo "building vigil-agent"
+(cd "$root" && CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" \
+    -o "$stage/sbin/vigil-agent" ./agent/cmd/vigil-agent)
+install -m 0755 "$root/configs/nagios/vigil-heal-event-handler.sh" "$stage/plugins/vigil-heal-event-handler"
+cp "$root/packaging/nfpm.yaml" "$stage/nfpm.yaml"
 
 for target in $targets; do
     case "$target" in
@@ -75,9 +63,7 @@ for target in $targets; do
         mkdir -p "$ctx/rootfs/usr/lib/nagios/plugins" "$ctx/rootfs/usr/sbin" \
             "$ctx/rootfs/etc/vigil/nrpe.d" "$ctx/state"
         cp "$stage"/plugins/check_* "$ctx/rootfs/usr/lib/nagios/plugins/"
-        if [ -e "$stage/sbin/vigil-agent" ]; then
-            cp "$stage/sbin/vigil-agent" "$ctx/rootfs/usr/sbin/"
-        fi
+        cp "$stage/sbin/vigil-agent" "$ctx/rootfs/usr/sbin/"
         cp "$root/packaging/vigil-agent-image.cfg" "$ctx/rootfs/etc/vigil/vigil-agent.cfg"
         cp "$root/configs/nrpe/vigil.cfg" "$ctx/rootfs/etc/vigil/nrpe.d/vigil.cfg"
         tag=${VIGIL_IMAGE:-vigil:$(printf '%s' "$version" | tr -c 'A-Za-z0-9_.\n-' '-')}

@@ -182,7 +182,7 @@ func (p *parser) file(name string, from Pos, depth int) error {
 	}
 	p.seen[abs] = true
 	defer delete(p.seen, abs)
-	b, err := os.ReadFile(name)
+	b, err := readConfig(name)
 	if err != nil {
 		if from.File == "" {
 			return fmt.Errorf("reading config: %w", err)

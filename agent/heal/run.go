@@ -93,7 +93,7 @@ func Summarize(outs []Outcome) plugin.Result {
 	}
 	worst := -1
 	for i, o := range outs {
-		if worst < 0 || severity(o.Status) > severity(outs[worst].Status) {
+		if worst < 0 || o.Status.Severity() > outs[worst].Status.Severity() {
 			worst = i
 		}
 		res.Status = plugin.Worst(res.Status, o.Status)
@@ -112,13 +112,4 @@ func Summarize(outs []Outcome) plugin.Result {
 		}
 	}
 	return res
-}
-
-func severity(s plugin.Status) int {
-	for i, x := range []plugin.Status{plugin.OK, plugin.Unknown, plugin.Warning, plugin.Critical} {
-		if x == s {
-			return i
-		}
-	}
-	return 1
 }

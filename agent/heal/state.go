@@ -131,34 +131,7 @@ func saveState(dir string, st *State) error {
 	if err != nil {
 		return fmt.Errorf("encoding state: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, StateFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	// CreateTemp makes it 0600; check_heal reads it as the NRPE user, and
-	// an event handler run as that user may replace it.
-	if err := tmp.Chmod(0o664); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, StateFile)); err != nil {
-		return fmt.Errorf("replacing state file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	// 0664: check_heal reads it as the NRPE user, and an event handler run
+	// as that user may replace it.
+	return plugin.WriteFileAtomic(filepath.Join(dir, StateFile), append(b, '\n'), 0o664)
 }

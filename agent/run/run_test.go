@@ -293,3 +293,33 @@ func TestIdentifier(t *testing.T) {
 		}
 	}
 }
+
+// An in-process check that outlives command_timeout answers as a forked
+// one does (the stock timeout message), whether it ignores its context or
+// reports the timeout itself a moment later, and never past the timeout.
+func TestInProcessTimeout(t *testing.T) {
+	for _, mode := range []string{"ignores", "honours"} {
+		fake := func() *plugin.Plugin {
+			return &plugin.Plugin{Program: "check_slow", Name: "SLOW",
+				Check: func(ctx context.Context, env plugin.Env) plugin.Result {
+					if mode == "honours" {
+						<-ctx.Done()
+						return plugin.Result{Status: plugin.Unknown, Summary: "context deadline exceeded"}
+					}
+					time.Sleep(3 * time.Second)
+					return plugin.Result{Status: plugin.OK, Summary: "too late"}
+				}}
+		}
+		r := newRunner(map[string]string{"slow": "vigil:check_slow"})
+		r.Timeout = 500 * time.Millisecond
+		r.Lookup = func(name string) (func() *plugin.Plugin, bool) { return fake, name == "check_slow" }
+		start := time.Now()
+		rep, _ := r.Handle(context.Background(), "slow")
+		if rep.Code != 3 || rep.Output != fmt.Sprintf(msgTimedOut, 0) {
+			t.Errorf("%s: %d %q", mode, rep.Code, rep.Output)
+		}
+		if d := time.Since(start); d > 900*time.Millisecond {
+			t.Errorf("%s: answered after %v with command_timeout 0.5 s", mode, d)
+		}
+	}
+}

@@ -178,6 +178,12 @@ func (r *Runner) runInProcess(ctx context.Context, log *slog.Logger, newPlugin f
 	}()
 	select {
 	case res := <-done:
+		if ctx.Err() != nil {
+			// The command's time ran out as the check answered: a forked
+			// check would have been killed, so answer as for one.
+			log.Warn("in-process check timed out")
+			return Reply{Code: 3, Output: fmt.Sprintf(msgTimedOut, int(r.Timeout/time.Second))}
+		}
 		if len(res.stderr) > 0 {
 			log.Info("in-process check wrote to stderr", "stderr", strings.TrimSpace(string(res.stderr)))
 		}

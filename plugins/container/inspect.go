@@ -108,7 +108,7 @@ func Inspect(ctx context.Context, cli client.APIClient, opts Options) (*Report, 
 // sortVerdicts orders verdicts worst first, then by name.
 func sortVerdicts(verdicts []Verdict) {
 	sort.SliceStable(verdicts, func(i, j int) bool {
-		si, sj := severity(verdicts[i].Status), severity(verdicts[j].Status)
+		si, sj := verdicts[i].Status.Severity(), verdicts[j].Status.Severity()
 		if si != sj {
 			return si > sj
 		}
@@ -230,18 +230,6 @@ func forEach(ctx context.Context, n, limit int, fn func(i int)) {
 		}(i)
 	}
 	wg.Wait()
-}
-
-func severity(s plugin.Status) int {
-	switch s {
-	case plugin.Critical:
-		return 3
-	case plugin.Warning:
-		return 2
-	case plugin.Unknown:
-		return 1
-	}
-	return 0
 }
 
 func plural(n int, one, many string) string {

@@ -28,7 +28,7 @@ func judge(v *Verdict, opts Options, now time.Time) {
 	}
 	add(imageFinding(v))
 
-	sort.SliceStable(fs, func(i, j int) bool { return severity(fs[i].Status) > severity(fs[j].Status) })
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Status.Severity() > fs[j].Status.Severity() })
 	v.Findings = fs
 	v.Status = plugin.OK
 	for _, f := range fs {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
 // checkState is what the check remembers between runs, per container id,
@@ -136,22 +138,7 @@ func saveState(path string, st *checkState) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	return nil
+	return plugin.WriteFileAtomic(path, data, 0o600)
 }
 
 // lockFile takes an exclusive flock on path, polling so that a lock held by

@@ -128,7 +128,7 @@ func judgeGroup(gl *GroupLag, o *Options) *verdict {
 	if gl.Lost > 0 {
 		v.add(plugin.Warning, "%d %s deleted unconsumed (commit below log start)", gl.Lost, plural(int(min(gl.Lost, 2)), "message"))
 	}
-	sort.SliceStable(v.reasons, func(i, j int) bool { return severity(v.reasons[i].status) > severity(v.reasons[j].status) })
+	sort.SliceStable(v.reasons, func(i, j int) bool { return v.reasons[i].status.Severity() > v.reasons[j].status.Severity() })
 	return v
 }
 
@@ -142,8 +142,8 @@ func summary(vs []*verdict, total int64, o *Options) string {
 		}
 	}
 	sort.SliceStable(bad, func(i, j int) bool {
-		if severity(bad[i].status) != severity(bad[j].status) {
-			return severity(bad[i].status) > severity(bad[j].status)
+		if bad[i].status.Severity() != bad[j].status.Severity() {
+			return bad[i].status.Severity() > bad[j].status.Severity()
 		}
 		return bad[i].group.Total > bad[j].group.Total
 	})
@@ -366,18 +366,6 @@ func rangeOf(t plugin.Thresholds, s plugin.Status) string {
 		return t.Warning.String()
 	}
 	return ""
-}
-
-func severity(s plugin.Status) int {
-	switch s {
-	case plugin.Critical:
-		return 3
-	case plugin.Warning:
-		return 2
-	case plugin.Unknown:
-		return 1
-	}
-	return 0
 }
 
 func lower(s plugin.Status) string { return strings.ToLower(s.String()) }

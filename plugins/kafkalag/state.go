@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
 // stateVersion changes when the file's meaning does; an older file is
@@ -96,26 +98,7 @@ func (s *state) save(path string) error {
 	if err != nil {
 		return fmt.Errorf("encoding state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing state file: %w", err)
-	}
-	return nil
+	return plugin.WriteFileAtomic(path, b, 0o600)
 }
 
 // track adds this run to the history and sets the movement flags:

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/vigil-monitoring/vigil/plugins/plugin"
 )
 
 // seriesCounts are one series' cumulative counters at one scrape.
@@ -140,24 +142,5 @@ func saveState(path, key string, snap snapshot) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("creating state directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".model-latency-*.tmp")
-	if err != nil {
-		return fmt.Errorf("creating state file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing state file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing state file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing state file: %w", err)
-	}
-	return nil
+	return plugin.WriteFileAtomic(path, b, 0o600)
 }

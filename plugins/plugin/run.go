@@ -120,6 +120,13 @@ func Run(ctx context.Context, p *Plugin, args []string, stdout, stderr io.Writer
 func Execute(ctx context.Context, p *Plugin, env Env, timeoutState Status) Result {
 	tracker := &stageTracker{}
 	ctx = context.WithValue(ctx, stageKey{}, tracker)
+	// A caller with an earlier deadline (the agent's command_timeout) caps
+	// the budget, and the timeout message then names the budget really had.
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); left < env.Timeout {
+			env.Timeout = max(left, 0)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, env.Timeout)
 	defer cancel()
 
@@ -175,7 +182,7 @@ func timeoutResult(ctx context.Context, timeout time.Duration, tracker *stageTra
 }
 
 func formatDuration(d time.Duration) string {
-	return strings.TrimSuffix(FormatNumber(d.Seconds()), ".0") + "s"
+	return FormatNumber(d.Round(100*time.Millisecond).Seconds()) + "s"
 }
 
 type stageKey struct{}

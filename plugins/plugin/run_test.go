@@ -126,3 +126,22 @@ func checkGolden(t *testing.T, path, got string) {
 		t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
+
+// A caller's earlier deadline (the agent's command_timeout) caps -t, and
+// the message names the time the check really had.
+func TestExecuteCallerDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var out bytes.Buffer
+	start := time.Now()
+	got := Run(ctx, testPlugin(), []string{"--mode", "ignore-ctx", "--sleep", "2s", "-t", "10"}, &out, &out)
+	if got != Unknown {
+		t.Errorf("status %v, want UNKNOWN: %s", got, out.String())
+	}
+	if !strings.HasPrefix(out.String(), "TEST UNKNOWN - timed out after 0.3s while ignoring the deadline") {
+		t.Errorf("output %q does not name the 0.3 s the check had", out.String())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v: the caller's deadline was not honoured", d)
+	}
+}

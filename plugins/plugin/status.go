@@ -38,10 +38,10 @@ func (s Status) String() string {
 	return fmt.Sprintf("Status(%d)", int(s))
 }
 
-// severity orders states as monitoring-plugins' max_state_alt does:
-// OK < UNKNOWN < WARNING < CRITICAL. A definite problem outranks a
-// measurement that could not be made.
-func (s Status) severity() int {
+// Severity orders states as monitoring-plugins' max_state_alt does:
+// OK 0 < UNKNOWN 1 < WARNING 2 < CRITICAL 3. A definite problem outranks a
+// measurement that could not be made. Sort worst-first by it.
+func (s Status) Severity() int {
 	switch s {
 	case OK:
 		return 0
@@ -60,7 +60,7 @@ func (s Status) severity() int {
 func Worst(states ...Status) Status {
 	worst := OK
 	for _, s := range states {
-		if s.severity() > worst.severity() {
+		if s.Severity() > worst.Severity() {
 			worst = s
 		}
 	}

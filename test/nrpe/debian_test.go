@@ -18,6 +18,7 @@ func TestDebianConfigUnmodified(t *testing.T) {
 	testenv.RequireFile(t, cfg)
 	testenv.RequireFile(t, checkNRPE)
 	testenv.Require(t, os.Geteuid() == 0, "root (the file sets nrpe_user=nagios and pid_file=/run/nagios/nrpe.pid)")
+	testenv.HoldPort(t, 5666) // test/e2e listens there too
 	if c, err := net.Dial("tcp", "127.0.0.1:5666"); err == nil {
 		c.Close()
 		testenv.Require(t, false, "a free port 5666 (the unmodified file listens there)")

@@ -21,20 +21,6 @@ import (
 // testVersion is what the tests pass to packaging/build.sh.
 const testVersion = "v0.0.1"
 
-// agentInTree reports whether vigil-agent is in this tree yet. TEMPORARY:
-// the agent is written on its own branch; once it is merged this is always
-// true and the condition goes.
-func agentInTree() bool {
-	_, err := os.Stat(filepath.Join(testenv.RepoRoot(), "agent", "cmd", "vigil-agent"))
-	return err == nil
-}
-
-// eventHandlerInTree: the same, for the heal event handler script.
-func eventHandlerInTree() bool {
-	_, err := os.Stat(configPath("nagios", "vigil-heal-event-handler.sh"))
-	return err == nil
-}
-
 // buildPackages runs packaging/build.sh into a temporary dist directory and
 // returns it.
 func buildPackages(t *testing.T, targets ...string) string {
@@ -156,9 +142,6 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 	})
 
 	t.Run("agent", func(t *testing.T) {
-		if !agentInTree() { // TEMPORARY, until the agent is merged
-			t.Skip("vigil-agent is not in this tree yet")
-		}
 		out, code := run(t, "/usr/sbin/vigil-agent", "version")
 		if code != 0 || !strings.Contains(out, testVersion) {
 			t.Errorf("/usr/sbin/vigil-agent version: exit %d, %q", code, out)

@@ -21,9 +21,6 @@ import (
 // heal_model_api does on a real agent is the recovery tests' subject; here
 // it is check_dummy, which shows the call arrived with the right name.
 func TestEventHandlerCommand(t *testing.T) {
-	if !eventHandlerInTree() { // TEMPORARY, until the recovery work is merged
-		t.Skip("the heal event handler is not in this tree yet")
-	}
 	testenv.RequireFile(t, "/usr/sbin/nrpe")
 	testenv.RequireFile(t, "/usr/lib/nagios/plugins/check_nrpe")
 	dummy := testenv.RequireFile(t, "/usr/lib/nagios/plugins/check_dummy")

@@ -74,9 +74,6 @@ func TestImageBuildsAndRuns(t *testing.T) {
 	t.Logf("in the image: check_vigil_host --mode memory: exit %d: %s", code, strings.TrimSpace(out))
 
 	t.Run("agent answers check_nrpe", func(t *testing.T) {
-		if !agentInTree() { // TEMPORARY, until the agent is merged
-			t.Skip("vigil-agent is not in this tree yet")
-		}
 		checkNRPE := testenv.RequireFile(t, "/usr/lib/nagios/plugins/check_nrpe")
 		port := testenv.FreePort(t)
 		name := fmt.Sprintf("vigil-packaging-agent-%d", os.Getpid())

@@ -28,7 +28,7 @@ func TestRPMContents(t *testing.T) {
 			t.Errorf("the rpm lacks %s:\n%s", p, strings.Join(files, "\n"))
 		}
 	}
-	if agentInTree() && !contains(files, "/usr/sbin/vigil-agent") { // TEMPORARY condition
+	if !contains(files, "/usr/sbin/vigil-agent") {
 		t.Errorf("the rpm lacks /usr/sbin/vigil-agent")
 	}
 	config := strings.Fields(mustRun(t, rpm, "-qp", "--configfiles", rpms[0]))
@@ -105,10 +105,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	stand := "/bin/true"
-	if agentInTree() { // TEMPORARY condition, until the agent is merged
-		stand = testenv.Build(t, "agent/cmd/vigil-agent")
-	}
+	stand := testenv.Build(t, "agent/cmd/vigil-agent")
 	unit = bytes.ReplaceAll(unit, []byte("/usr/sbin/vigil-agent"), []byte(stand))
 	path := filepath.Join(dir, "vigil-agent.service")
 	if err := os.WriteFile(path, unit, 0o644); err != nil {

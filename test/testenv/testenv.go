@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -11,7 +12,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the tests run under CI (CI=true), where every
@@ -96,4 +99,31 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// HoldPort serialises the tests that must listen on a fixed port (NRPE's
+// 5666, where Debian's unmodified nrpe.cfg and the shipped Nagios commands
+// look) across test packages, which go test runs in parallel processes: it
+// takes an exclusive flock on a file named after the port, released when
+// the test ends. It waits up to five minutes for the port's other user.
+func HoldPort(t testing.TB, port int) {
+	t.Helper()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("vigil-test-port-%d.lock", port))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("opening %s: %v", path, err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("port %d still held by another test after 5 minutes", port)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() })
 }

@@ -5,6 +5,8 @@
 //	vigil-agent query -H host [-p port] [-c command [-a args...]] [-n] [-2|-3]
 //	vigil-agent check-config -c /etc/nagios/nrpe.cfg
 //	vigil-agent heal --once [-c FILE] | --once --container NAME | --act RULE | --status | --reset RULE
+//	vigil-agent serve --default-config
+//	vigil-agent default-config
 //	vigil-agent version
 package main
 
@@ -24,11 +26,12 @@ type subcommand struct {
 }
 
 var subcommands = map[string]subcommand{
-	"serve":        {"serve NRPE from an nrpe.cfg (foreground)", serveMain},
-	"query":        {"query an NRPE daemon like check_nrpe", queryMain},
-	"check-config": {"check an nrpe.cfg and list every error with its line", checkConfigMain},
-	"version":      {"print the version", versionMain},
-	"heal":         {"restart-on-failure recovery: --once (cron), --act (event handler), --status, --reset", healMain},
+	"serve":          {"serve NRPE from an nrpe.cfg (foreground)", serveMain},
+	"query":          {"query an NRPE daemon like check_nrpe", queryMain},
+	"check-config":   {"check an nrpe.cfg and list every error with its line", checkConfigMain},
+	"version":        {"print the version", versionMain},
+	"default-config": {"print the embedded default configuration", defaultConfigMain},
+	"heal":           {"restart-on-failure recovery: --once (cron), --act (event handler), --status, --reset", healMain},
 }
 
 func main() {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -22,9 +23,22 @@ func serveMain(args []string, stdout, stderr io.Writer) int {
 	file := fs.StringP("config", "c", "/etc/nagios/nrpe.cfg", "nrpe.cfg to serve")
 	plaintext := fs.BoolP("no-ssl", "n", false, "plaintext only, like nrpe -n (check_nrpe -n)")
 	tlsDir := fs.String("tls-dir", "", "where to keep the generated self-signed certificate (overrides vigil_tls_dir)")
+	embedded := fs.Bool("default-config", false, "serve the embedded default configuration (see vigil-agent default-config) instead of a file")
 	fs.BoolP("foreground", "f", true, "stay in the foreground (always; accepted for nrpe compatibility)")
 	if err := fs.Parse(args); err != nil {
 		return 3
+	}
+	if *embedded {
+		*file = config.Embedded
+		if *tlsDir == "" {
+			// The default's certificate goes where this user may write,
+			// not /var/lib, so `make run` works for anyone.
+			dir, err := os.UserCacheDir()
+			if err != nil {
+				dir = os.TempDir()
+			}
+			*tlsDir = filepath.Join(dir, "vigil-agent", "tls")
+		}
 	}
 	c, err := config.Load(*file)
 	if err != nil {
@@ -121,6 +135,11 @@ func checkConfigMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stdout, "%s: OK, %d commands\n", *file, len(names))
+	return 0
+}
+
+func defaultConfigMain(args []string, stdout, stderr io.Writer) int {
+	stdout.Write(config.EmbeddedText())
 	return 0
 }
 
