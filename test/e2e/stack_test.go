@@ -66,6 +66,8 @@ type stack struct {
 	containerID string
 	started     time.Time // when the container was healthy
 
+	createdStateDir bool // check_container's default state directory did not exist
+
 	mu     sync.Mutex
 	events []events.Message
 }
@@ -279,6 +281,9 @@ func (s *stack) startContainer(unhealthyAfter time.Duration) {
 	if unhealthyAfter > 0 {
 		args = append(args, "-unhealthy-after", unhealthyAfter.String())
 	}
+	if _, err := os.Stat(containerStateDir()); os.IsNotExist(err) {
+		s.createdStateDir = true
+	}
 	s.t.Cleanup(s.removeContainerState)
 	s.containerID = dockertest.Run(t, s.cli, s.container, &container.Config{Image: img, Cmd: args}, &container.HostConfig{})
 	waitFor(t, 30*time.Second, "the container to be healthy", func() bool {
@@ -453,15 +458,30 @@ func (s *stack) tmpDir(name string) string {
 	return d
 }
 
-// removeContainerState removes check_container's state files (kept by
-// default in /var/tmp/vigil-UID, named by a hash of the selection) that
-// name the test's container, so that no run leaves them behind.
-func (s *stack) removeContainerState() {
+// containerStateDir is check_container's default state directory for the
+// nagios user, /var/tmp/vigil-UID, where the shipped command keeps its
+// state.
+func containerStateDir() string {
 	u, err := user.Lookup("nagios")
 	if err != nil {
+		return ""
+	}
+	return filepath.Join("/var/tmp", "vigil-"+u.Uid)
+}
+
+// removeContainerState removes check_container's state files (named by a
+// hash of the selection) that name the test's container, and the
+// directory if the test created it and it is empty, so that no run leaves
+// them behind.
+func (s *stack) removeContainerState() {
+	dir := containerStateDir()
+	if dir == "" {
 		return
 	}
-	files, _ := filepath.Glob(filepath.Join("/var/tmp", "vigil-"+u.Uid, "check_container-*.json"))
+	if s.createdStateDir {
+		defer os.Remove(dir) // only if empty
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "check_container-*.json"))
 	for _, f := range files {
 		if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(strconv.Quote(s.container))) {
 			os.Remove(f)
