@@ -32,6 +32,39 @@ type expectation struct {
 	State    int
 	Output   string // regexp, anchored
 	Perfdata string // regexp, anchored
+	// Values bounds measured perfdata values, by label: [min, max] in
+	// the item's own unit.
+	Values map[string][2]float64
+}
+
+// perfItem is one parsed performance data item.
+type perfItem struct {
+	Label, UOM           string
+	Value                float64
+	Warn, Crit, Min, Max string
+}
+
+var perfItemRE = regexp.MustCompile(`^([A-Za-z0-9_./-]+)=(-?[0-9.]+)(s|ms|us|%|B|KB|MB|TB|c)?(?:;([^;]*)(?:;([^;]*)(?:;([^;]*)(?:;([^;]*))?)?)?)?$`)
+
+// parsePerfdata splits performance data into items the way the cores and
+// graphers read it (single spaces between items, labels unquoted) and
+// fails on any item that does not parse.
+func parsePerfdata(t *testing.T, key, perf string) map[string]perfItem {
+	t.Helper()
+	out := map[string]perfItem{}
+	for _, f := range strings.Split(perf, " ") {
+		m := perfItemRE.FindStringSubmatch(f)
+		if m == nil {
+			t.Errorf("%s: perfdata item %q does not parse", key, f)
+			continue
+		}
+		v, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			t.Errorf("%s: perfdata item %q: %v", key, f, err)
+		}
+		out[m[1]] = perfItem{Label: m[1], Value: v, UOM: m[3], Warn: m[4], Crit: m[5], Min: m[6], Max: m[7]}
+	}
+	return out
 }
 
 // expectations lists every service's expected result. The container's
@@ -43,25 +76,30 @@ func (s *stack) expectations(semicolon string) map[string]expectation {
 	c := regexp.QuoteMeta(s.container)
 	latencyOut := `MODEL_LATENCY OK - p95 2\d\.\d ms over 10 requests to model iris \(V2 infer\)`
 	latencyPerf := `min=[\d.]+ms;;;0 mean=[\d.]+ms;;;0 p50=[\d.]+ms;;;0 p90=[\d.]+ms;;;0 p95=[\d.]+ms;200;500;0 p99=[\d.]+ms;;;0 max=[\d.]+ms;;;0 error_rate=0%;;;0;100 failed=0;;0;0;10`
+	// The model server answers in 20 ms; the shipped -w is 200 ms.
+	latencyValues := map[string][2]float64{"min": {20, 200}, "p95": {20, 200}, "max": {20, 500}}
+	// The last record is a minute old, the oldest unconsumed 300 s older.
+	kafkaValues := map[string][2]float64{"predictions_lag": {300, 300}, "predictions_lag_seconds": {355, 420}}
 	containerUsage := `cpu [\d.]+%, memory [\d.]+% \([\d.]+MiB of [\d.]+GiB\)`
 	kafkaOut := `KAFKA_LAG OK - 1 group, total lag 300` + semicolon + ` most behind group predictions topic predictions lag 300, 3\d\ds behind`
 	return map[string]expectation{
 		agentHost + ";" + svcContainer: {0,
 			`CONTAINER OK - ` + c + ` running, healthy, up \d+s, restarts 0 \(0 counted\), ` + containerUsage,
-			`containers=1;;;0 ` + c + `_restarts=0c ` + c + `_uptime=\d+s;1:;;0 ` + c + `_restarts_counted=0;1;3;0 ` + c + `_cpu=[\d.]+%;;;0;200 ` + c + `_memory=[\d.]+%;85;95;0;100 ` + c + `_memory_used=\d+B;;;0;\d+`},
-		agentHost + ";" + svcLatency: {0, latencyOut, latencyPerf},
+			`containers=1;;;0 ` + c + `_restarts=0c ` + c + `_uptime=\d+s;1:;;0 ` + c + `_restarts_counted=0;1;3;0 ` + c + `_cpu=[\d.]+%;;;0;200 ` + c + `_memory=[\d.]+%;85;95;0;100 ` + c + `_memory_used=\d+B;;;0;\d+`,
+			map[string][2]float64{s.container + "_uptime": {1, 20}, s.container + "_memory": {0, 85}}},
+		agentHost + ";" + svcLatency: {0, latencyOut, latencyPerf, latencyValues},
 		agentHost + ";" + svcDrift: {1,
 			regexp.QuoteMeta(`DRIFT WARNING - 2 of 2 columns drifted: prediction wasserstein_normed=0.2597, label jensenshannon=0.1441`),
-			regexp.QuoteMeta(`prediction_wasserstein_normed=0.25970366392;0.1;;0 prediction_wasserstein=0.0749747012911;;;0 label_jensenshannon=0.144066512998;0.1;;0;1 drifted_columns=2;;;0;2`)},
+			regexp.QuoteMeta(`prediction_wasserstein_normed=0.25970366392;0.1;;0 prediction_wasserstein=0.0749747012911;;;0 label_jensenshannon=0.144066512998;0.1;;0;1 drifted_columns=2;;;0;2`), nil},
 		agentHost + ";" + svcKafka: {0, kafkaOut,
-			`predictions_lag=300;1000;10000;0 predictions_lag_seconds=3\d\d(\.\d+)?s;;1200;0 predictions_members=1;;;0 predictions_max_partition_lag=300;;;0 predictions/predictions_lag=300;;;0 predictions/predictions_lag_seconds=3\d\d(\.\d+)?s;;;0`},
-		localHost + ";" + svcLatencyHere: {0, latencyOut, strings.Replace(latencyPerf, "p95=[\\d.]+ms;200;500;0", "p95=[\\d.]+ms;~:200;~:500;0", 1)},
+			`predictions_lag=300;1000;10000;0 predictions_lag_seconds=3\d\d(\.\d+)?s;;1200;0 predictions_members=1;;;0 predictions_max_partition_lag=300;;;0 predictions/predictions_lag=300;;;0 predictions/predictions_lag_seconds=3\d\d(\.\d+)?s;;;0`, kafkaValues},
+		localHost + ";" + svcLatencyHere: {0, latencyOut, strings.Replace(latencyPerf, "p95=[\\d.]+ms;200;500;0", "p95=[\\d.]+ms;~:200;~:500;0", 1), latencyValues},
 		localHost + ";" + svcKafkaHere: {0, kafkaOut,
-			`predictions_lag=300;~:1000;~:10000;0 predictions_lag_seconds=3\d\d(\.\d+)?s;;~:1200;0 predictions_members=1;;;0 predictions_max_partition_lag=300;;;0 predictions/predictions_lag=300;;;0 predictions/predictions_lag_seconds=3\d\d(\.\d+)?s;;;0`},
+			`predictions_lag=300;~:1000;~:10000;0 predictions_lag_seconds=3\d\d(\.\d+)?s;;~:1200;0 predictions_members=1;;;0 predictions_max_partition_lag=300;;;0 predictions/predictions_lag=300;;;0 predictions/predictions_lag_seconds=3\d\d(\.\d+)?s;;;0`, kafkaValues},
 		// All 6000 rows: the direct command has no --current-last.
 		localHost + ";" + svcDriftHere: {1,
 			regexp.QuoteMeta(`DRIFT WARNING - 2 of 2 columns drifted: prediction wasserstein_normed=0.2597, label jensenshannon=0.1439`),
-			regexp.QuoteMeta(`prediction_wasserstein_normed=0.259726363732;0.1;;0 prediction_wasserstein=0.074981254574;;;0 label_jensenshannon=0.14394735018;0.1;;0;1 drifted_columns=2;;;0;2`)},
+			regexp.QuoteMeta(`prediction_wasserstein_normed=0.259726363732;0.1;;0 prediction_wasserstein=0.074981254574;;;0 label_jensenshannon=0.14394735018;0.1;;0;1 drifted_columns=2;;;0;2`), nil},
 	}
 }
 
@@ -97,6 +135,15 @@ func matchResult(t *testing.T, key string, state int, output, perfdata string, w
 	}
 	if !regexp.MustCompile(`^` + want.Perfdata + `$`).MatchString(perfdata) {
 		t.Errorf("%s: perfdata\n  %q\nwant (regexp)\n  %q", key, perfdata, want.Perfdata)
+	}
+	items := parsePerfdata(t, key, perfdata)
+	for label, r := range want.Values {
+		it, ok := items[label]
+		if !ok {
+			t.Errorf("%s: no perfdata item %s", key, label)
+		} else if it.Value < r[0] || it.Value > r[1] {
+			t.Errorf("%s: %s=%v%s, want within [%v, %v]", key, label, it.Value, it.UOM, r[0], r[1])
+		}
 	}
 }
 
