@@ -22,15 +22,19 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./plugins/cmd/... $(if $(AGENT),./agent/cmd/...)
 
 # deps installs the Debian packages the integration tests need; it does
-# nothing when they are all present, and needs root otherwise.
+# nothing when they are all present, and needs root otherwise. Where the
+# install started the stock daemons, they are stopped again: the tests
+# start their own. /run/nagios is what systemd-tmpfiles makes at boot for
+# the stock daemon's pid file; a machine without systemd running lacks it.
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing: $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		pkill -x nrpe; pkill -x nagios4; pkill -x icinga2; true; \
 	fi
-	@# Debian starts the stock daemons on install where it can; the tests start their own.
-	@-pkill -x nrpe 2>/dev/null; pkill -x nagios4 2>/dev/null; pkill -x icinga2 2>/dev/null; true
+	@if id nagios >/dev/null 2>&1 && [ ! -d /run/nagios ] && [ "$$(id -u)" = 0 ]; then \
+		install -d -o nagios -g nagios -m 0755 /run/nagios; fi
 
 test: deps
 	$(GO) vet ./...
