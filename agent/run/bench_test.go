@@ -37,7 +37,7 @@ func BenchmarkBareExec(b *testing.B) {
 
 // BenchmarkHandleInProcess is one in-process check through the request path.
 func BenchmarkHandleInProcess(b *testing.B) {
-	r := newRunner(map[string]string{"fake": "/x/check_fake -w 1"})
+	r := newRunner(map[string]string{"fake": "vigil:check_fake -w 1"})
 	fake := func() *plugin.Plugin {
 		return &plugin.Plugin{Program: "check_fake", Name: "FAKE", Thresholds: true,
 			Check: func(ctx context.Context, env plugin.Env) plugin.Result {
