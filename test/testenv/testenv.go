@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,6 +63,27 @@ var (
 	built    = map[string]string{}
 )
 
+// buildDirPrefix names the per-process directories Build compiles into:
+// the suffix is the test process's PID.
+const buildDirPrefix = "vigil-test-bin-"
+
+// removeStaleBuildDirs removes the build directories of test processes that
+// have ended. A test binary has no hook at its exit to remove its own, so
+// each run sweeps its predecessors': the binaries never pile up.
+func removeStaleBuildDirs() {
+	entries, _ := os.ReadDir(os.TempDir())
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), buildDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		if pid, err := strconv.Atoi(rest); err == nil && pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // that test process is still running
+		}
+		os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
+	}
+}
+
 // Build compiles one of vigil's packages (relative to the repo root, such as
 // "plugins/cmd/check_host") as a static binary, once per test process, and
 // returns its path.
@@ -73,8 +95,9 @@ func Build(t testing.TB, pkg string) string {
 		return p
 	}
 	if buildDir == "" {
-		d, err := os.MkdirTemp("", "vigil-test-bin-")
-		if err != nil {
+		removeStaleBuildDirs()
+		d := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d", buildDirPrefix, os.Getpid()))
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatalf("creating build dir: %v", err)
 		}
 		buildDir = d
