@@ -62,14 +62,17 @@ func (r Result) Render(name string) string {
 	return b.String()
 }
 
-// cleanLine makes outside text safe for one output line: '|' becomes '/',
-// control characters become spaces, runs of spaces collapse, and the ends are
-// trimmed.
+// cleanLine makes outside text safe for the status line: '|' becomes '/',
+// ';' becomes ',' (Nagios rewrites it to ':', since ';' separates the fields
+// of its log and external commands), control characters become spaces,
+// runs of spaces collapse, and the ends are trimmed.
 func cleanLine(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == '|':
 			return '/'
+		case r == ';':
+			return ','
 		case r < 0x20 || r == 0x7f:
 			return ' '
 		}

@@ -188,7 +188,7 @@ func TestScenarios(t *testing.T) {
 		expect(t, runCheck(t, nil, "--label", label, "--expect", "3"), 2, append([]string{
 			`CONTAINER CRITICAL - 1 of 3 unhealthy: vigil-test-replica-c unhealthy (<n> failed probes: "HTTP 503: model not loaded (unhealthy since <t>)") | ` + perf}, lines...)...)
 		expect(t, runCheck(t, nil, "--label", label, "--expect", "4"), 2, append([]string{
-			`CONTAINER CRITICAL - 3 containers match label=vigil.test=replicas, expected 4; 1 of 3 unhealthy: vigil-test-replica-c unhealthy (<n> failed probes: "HTTP 503: model not loaded (unhealthy since <t>)") | ` + strings.Replace(perf, "3:3", "4:4", 1)},
+			`CONTAINER CRITICAL - 3 containers match label=vigil.test=replicas, expected 4, 1 of 3 unhealthy: vigil-test-replica-c unhealthy (<n> failed probes: "HTTP 503: model not loaded (unhealthy since <t>)") | ` + strings.Replace(perf, "3:3", "4:4", 1)},
 			append(lines, "[CRITICAL] 3 containers match label=vigil.test=replicas, expected 4")...)...)
 		// Labels AND: both replicas with tier=gpu, in a range.
 		expect(t, runCheck(t, nil, "--label", label, "--label", "tier=gpu", "--expect-range", "2:3"), 2,

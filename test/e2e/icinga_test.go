@@ -395,7 +395,7 @@ func TestIcingaEndToEnd(t *testing.T) {
 	changes := ic.watchStateChanges()
 	forcedAt := time.Now()
 	ic.rescheduleAll()
-	want := s.expectations(";")
+	want := s.expectations()
 	var got map[string]icingaResult
 	waitFor(t, 60*time.Second, "every service's forced check in the Icinga API", func() bool {
 		got = ic.services()

@@ -69,10 +69,10 @@ func parsePerfdata(t *testing.T, key, perf string) map[string]perfItem {
 
 // expectations lists every service's expected result. The container's
 // name is in the perfdata labels, the drift files' paths in the long
-// output. semicolon is what the core shows for a ";" of the plugin's
-// first line: Nagios replaces it with ":" (";" separates the fields of
-// its log and external commands), Icinga keeps it.
-func (s *stack) expectations(semicolon string) map[string]expectation {
+// output. No status line carries a ";": Nagios would rewrite it to ":"
+// (";" separates the fields of its log and external commands), so the
+// plugin API writes "," instead, and both cores show the same text.
+func (s *stack) expectations() map[string]expectation {
 	c := regexp.QuoteMeta(s.container)
 	latencyOut := `MODEL_LATENCY OK - p95 2\d\.\d ms over 10 requests to model iris \(V2 infer\)`
 	latencyPerf := `min=[\d.]+ms;;;0 mean=[\d.]+ms;;;0 p50=[\d.]+ms;;;0 p90=[\d.]+ms;;;0 p95=[\d.]+ms;200;500;0 p99=[\d.]+ms;;;0 max=[\d.]+ms;;;0 error_rate=0%;;;0;100 failed=0;;0;0;10`
@@ -81,7 +81,7 @@ func (s *stack) expectations(semicolon string) map[string]expectation {
 	// The last record is a minute old, the oldest unconsumed 300 s older.
 	kafkaValues := map[string][2]float64{"predictions_lag": {300, 300}, "predictions_lag_seconds": {355, 420}}
 	containerUsage := `cpu [\d.]+%, memory [\d.]+% \([\d.]+MiB of [\d.]+GiB\)`
-	kafkaOut := `KAFKA_LAG OK - 1 group, total lag 300` + semicolon + ` most behind group predictions topic predictions lag 300, 3\d\ds behind`
+	kafkaOut := `KAFKA_LAG OK - 1 group, total lag 300, most behind group predictions topic predictions lag 300, 3\d\ds behind`
 	return map[string]expectation{
 		agentHost + ";" + svcContainer: {0,
 			`CONTAINER OK - ` + c + ` running, healthy, up \d+s, restarts 0 \(0 counted\), ` + containerUsage,
@@ -168,7 +168,7 @@ func TestNagiosEndToEnd(t *testing.T) {
 
 	// 1. Forced checks, results from status.dat.
 	forcedAt := time.Now().Truncate(time.Second)
-	want := s.expectations(":")
+	want := s.expectations()
 	for key := range want {
 		host, svc, _ := strings.Cut(key, ";")
 		n.forceCheck(host, svc)

@@ -47,13 +47,13 @@ func TestACLs(t *testing.T) {
 	}
 
 	res, out := run(t, as("reader", "r-pw"), now)
-	if want := "KAFKA_LAG OK - 1 group, total lag 6; most behind group acl-g topic guarded lag 6, 3596s behind"; res.Status != plugin.OK || statusLine(out) != want {
+	if want := "KAFKA_LAG OK - 1 group, total lag 6, most behind group acl-g topic guarded lag 6, 3596s behind"; res.Status != plugin.OK || statusLine(out) != want {
 		t.Errorf("reader:\n%s\nwant %q", out, want)
 	}
 
 	o := as("describer", "d-pw")
 	res, out = run(t, o, now)
-	if want := "KAFKA_LAG OK - 1 group, total lag 6; most behind group acl-g topic guarded lag 6"; res.Status != plugin.OK || statusLine(out) != want ||
+	if want := "KAFKA_LAG OK - 1 group, total lag 6, most behind group acl-g topic guarded lag 6"; res.Status != plugin.OK || statusLine(out) != want ||
 		!strings.Contains(out, " acl-g_lag_seconds=U;;;0 ") ||
 		!strings.Contains(out, "\nlag in seconds unknown for 1 partition: TOPIC_AUTHORIZATION_FAILED (reading the record at the commit needs READ on the topic)\n") {
 		t.Errorf("describer:\n%s\nwant %q", out, want)

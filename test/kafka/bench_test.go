@@ -86,7 +86,7 @@ func TestBatchedRequests(t *testing.T) {
 	c, groups := bigCluster(t, 10, 200)
 	counts := countRequests(c, kmsg.DescribeGroups, kmsg.OffsetFetch, kmsg.ListOffsets, kmsg.Fetch, kmsg.Metadata)
 	res, out := run(t, kafkalag.Options{Brokers: c.addrs, Groups: groups, AllowEmpty: true}, base.Add(time.Hour))
-	if res.Status != plugin.OK || !strings.HasPrefix(out, "KAFKA_LAG OK - 10 groups, total lag 6000; most behind group grp-00 topic big-00 lag 600, 3598s behind |") {
+	if res.Status != plugin.OK || !strings.HasPrefix(out, "KAFKA_LAG OK - 10 groups, total lag 6000, most behind group grp-00 topic big-00 lag 600, 3598s behind |") {
 		t.Errorf("status %v:\n%.400s", res.Status, out)
 	}
 	got := counts()

@@ -267,7 +267,7 @@ func TestOneSeedDown(t *testing.T) {
 	commitDirect(t, cl, "svc", "orders", map[int32]int64{0: 1})
 	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	out, code, took := runBinary(t, nil, "-B", dead, "-B", c.addrs[1], "-g", "svc", "--allow-empty", "--no-time-lag", "-t", "5")
-	if code != 0 || statusLine(out) != "KAFKA_LAG OK - 1 group, total lag 2; most behind group svc topic orders lag 2" {
+	if code != 0 || statusLine(out) != "KAFKA_LAG OK - 1 group, total lag 2, most behind group svc topic orders lag 2" {
 		t.Errorf("exit %d (%v): %q", code, took, out)
 	}
 }

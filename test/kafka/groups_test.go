@@ -38,7 +38,7 @@ func TestGroupStates(t *testing.T) {
 
 	c.consumeAndCommit(t, "live", "events", map[int32]int64{0: 7, 1: 10}, false)
 	res, out = run(t, kafkalag.Options{Brokers: c.addrs, Groups: []string{"live"}, Verbose: 1}, now)
-	if want := "KAFKA_LAG OK - 1 group, total lag 3; most behind group live topic events lag 3, 3593s behind"; res.Status != plugin.OK || statusLine(out) != want {
+	if want := "KAFKA_LAG OK - 1 group, total lag 3, most behind group live topic events lag 3, 3593s behind"; res.Status != plugin.OK || statusLine(out) != want {
 		t.Errorf("live group:\n%s\nwant %q", out, want)
 	}
 	if !strings.Contains(out, "[OK] group live: Stable, 1 member, lag 3") || !strings.Contains(out, "events/0: commit 7, start 0, end 10, lag 3, 3593s behind, member lag-test-live") {
@@ -65,7 +65,7 @@ func TestKIP848Group(t *testing.T) {
 	produce(t, cl, "events", map[int32]int{0: 10, 1: 10})
 	c.consumeAndCommit(t, "next", "events", map[int32]int64{0: 10, 1: 6}, false, kgo.ServerSideBalancer())
 	res, out := run(t, kafkalag.Options{Brokers: c.addrs, Groups: []string{"next"}, MinMembers: 1}, base.Add(time.Hour))
-	if want := "KAFKA_LAG OK - 1 group, total lag 4; most behind group next topic events lag 4, 3594s behind"; res.Status != plugin.OK || statusLine(out) != want {
+	if want := "KAFKA_LAG OK - 1 group, total lag 4, most behind group next topic events lag 4, 3594s behind"; res.Status != plugin.OK || statusLine(out) != want {
 		t.Errorf("KIP-848 group:\n%s\nwant %q", out, want)
 	}
 	if !strings.Contains(out, "[OK] group next: Stable, 1 member, lag 4") {
@@ -84,11 +84,11 @@ func TestMissingOffsets(t *testing.T) {
 	for _, tt := range []struct {
 		policy, line, detail string
 	}{
-		{kafkalag.MissingLatest, "KAFKA_LAG OK - 1 group, total lag 4; most behind group half topic events lag 4, 3594s behind",
+		{kafkalag.MissingLatest, "KAFKA_LAG OK - 1 group, total lag 4, most behind group half topic events lag 4, 3594s behind",
 			"events/1: no commit, start 0, end 8, lag 0, 0s behind"},
-		{kafkalag.MissingEarliest, "KAFKA_LAG OK - 1 group, total lag 12; most behind group half topic events lag 12, 3600s behind",
+		{kafkalag.MissingEarliest, "KAFKA_LAG OK - 1 group, total lag 12, most behind group half topic events lag 12, 3600s behind",
 			"events/1: no commit, start 0, end 8, lag 8, 3600s behind"},
-		{kafkalag.MissingIgnore, "KAFKA_LAG OK - 1 group, total lag 4; most behind group half topic events lag 4, 3594s behind",
+		{kafkalag.MissingIgnore, "KAFKA_LAG OK - 1 group, total lag 4, most behind group half topic events lag 4, 3594s behind",
 			"1 partition without committed offset (ignore)"},
 	} {
 		res, out := run(t, kafkalag.Options{Brokers: c.addrs, Groups: []string{"half"}, AllowEmpty: true, MissingOffset: tt.policy, Verbose: 1}, now)
@@ -148,17 +148,17 @@ func TestSelection(t *testing.T) {
 	}
 	o.ExcludeGroups = []string{"model-b"}
 	res, out = run(t, o, now)
-	if want := "KAFKA_LAG OK - 1 group, total lag 7; most behind group model-a topic orders-dlq lag 7"; res.Status != plugin.OK || statusLine(out) != want {
+	if want := "KAFKA_LAG OK - 1 group, total lag 7, most behind group model-a topic orders-dlq lag 7"; res.Status != plugin.OK || statusLine(out) != want {
 		t.Errorf("exclude group:\n%s\nwant %q", out, want)
 	}
 	o.ExcludeTopicRegex = ".*-dlq"
 	res, out = run(t, o, now)
-	if want := "KAFKA_LAG OK - 1 group, total lag 2; most behind group model-a topic orders lag 2"; res.Status != plugin.OK || statusLine(out) != want {
+	if want := "KAFKA_LAG OK - 1 group, total lag 2, most behind group model-a topic orders lag 2"; res.Status != plugin.OK || statusLine(out) != want {
 		t.Errorf("exclude topic:\n%s\nwant %q", out, want)
 	}
 	o = kafkalag.Options{Brokers: c.addrs, TopicRegex: "clicks", AllowEmpty: true, NoTimeLag: true}
 	res, out = run(t, o, now)
-	if want := "KAFKA_LAG OK - 2 groups, total lag 55; most behind group other topic clicks lag 30"; res.Status != plugin.OK || statusLine(out) != want {
+	if want := "KAFKA_LAG OK - 2 groups, total lag 55, most behind group other topic clicks lag 30"; res.Status != plugin.OK || statusLine(out) != want {
 		t.Errorf("topic regex over all groups:\n%s\nwant %q", out, want)
 	}
 }

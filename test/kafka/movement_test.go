@@ -50,7 +50,7 @@ func TestStalledThenStopped(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	o := kafkalag.Options{Brokers: c.addrs, Groups: []string{"stuck"}, AllowEmpty: true, StateFile: state,
 		StallRuns: 3, StopAfter: 10 * time.Minute, NoTimeLag: true}
-	head := "KAFKA_LAG OK - 1 group, total lag 7; most behind group stuck topic feed lag 7"
+	head := "KAFKA_LAG OK - 1 group, total lag 7, most behind group stuck topic feed lag 7"
 	runSteps(t, c, "stuck", "feed", o, []step{
 		{at: 0, commit: map[int32]int64{0: 3, 1: 10}, status: plugin.OK, summary: head},
 		{at: time.Minute, status: plugin.OK, summary: head},
@@ -58,7 +58,7 @@ func TestStalledThenStopped(t *testing.T) {
 		{at: 3 * time.Minute, status: plugin.Warning, summary: "KAFKA_LAG WARNING - group stuck topic feed lag 7: stalled: offsets unchanged for 3 runs on feed/0"},
 		{at: 9 * time.Minute, status: plugin.Warning, summary: "KAFKA_LAG WARNING - group stuck topic feed lag 7: stalled: offsets unchanged for 3 runs on feed/0"},
 		{at: 10 * time.Minute, status: plugin.Critical, summary: "KAFKA_LAG CRITICAL - group stuck topic feed lag 7: stopped: offsets unchanged for 10m00s on feed/0"},
-		{at: 11 * time.Minute, commit: map[int32]int64{0: 5}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 5; most behind group stuck topic feed lag 5"},
+		{at: 11 * time.Minute, commit: map[int32]int64{0: 5}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 5, most behind group stuck topic feed lag 5"},
 	})
 	// The file is JSON, written by rename: no temporary files left behind.
 	b, err := os.ReadFile(state)
@@ -85,10 +85,10 @@ func TestRewound(t *testing.T) {
 	o := kafkalag.Options{Brokers: c.addrs, Groups: []string{"replay"}, AllowEmpty: true, NoTimeLag: true,
 		StateFile: filepath.Join(t.TempDir(), "state.json"), StallRuns: 3}
 	runSteps(t, c, "replay", "feed", o, []step{
-		{at: 0, commit: map[int32]int64{0: 12}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 8; most behind group replay topic feed lag 8"},
+		{at: 0, commit: map[int32]int64{0: 12}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 8, most behind group replay topic feed lag 8"},
 		{at: time.Minute, commit: map[int32]int64{0: 4}, status: plugin.Warning, summary: "KAFKA_LAG WARNING - group replay topic feed lag 16: rewound: offsets went back on feed/0"},
 		{at: 2 * time.Minute, commit: map[int32]int64{0: 9}, status: plugin.Warning, summary: "KAFKA_LAG WARNING - group replay topic feed lag 11: rewound: offsets went back on feed/0"},
-		{at: 3 * time.Minute, commit: map[int32]int64{0: 13}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 7; most behind group replay topic feed lag 7"},
+		{at: 3 * time.Minute, commit: map[int32]int64{0: 13}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 7, most behind group replay topic feed lag 7"},
 	})
 }
 
@@ -101,12 +101,12 @@ func TestLagGrowing(t *testing.T) {
 	o := kafkalag.Options{Brokers: c.addrs, Groups: []string{"slow"}, AllowEmpty: true, NoTimeLag: true,
 		StateFile: filepath.Join(t.TempDir(), "state.json"), StallRuns: 3, GrowthRuns: 3}
 	runSteps(t, c, "slow", "feed", o, []step{
-		{at: 0, commit: map[int32]int64{0: 5}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 5; most behind group slow topic feed lag 5"},
-		{at: time.Minute, commit: map[int32]int64{0: 6}, produce: map[int32]int{0: 3}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 7; most behind group slow topic feed lag 7"},
-		{at: 2 * time.Minute, commit: map[int32]int64{0: 7}, produce: map[int32]int{0: 3}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 9; most behind group slow topic feed lag 9"},
+		{at: 0, commit: map[int32]int64{0: 5}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 5, most behind group slow topic feed lag 5"},
+		{at: time.Minute, commit: map[int32]int64{0: 6}, produce: map[int32]int{0: 3}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 7, most behind group slow topic feed lag 7"},
+		{at: 2 * time.Minute, commit: map[int32]int64{0: 7}, produce: map[int32]int{0: 3}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 9, most behind group slow topic feed lag 9"},
 		{at: 3 * time.Minute, commit: map[int32]int64{0: 8}, produce: map[int32]int{0: 3}, status: plugin.Warning, summary: "KAFKA_LAG WARNING - group slow topic feed lag 11: lag growing for 3 runs"},
 		// Catching up a little ends it.
-		{at: 4 * time.Minute, commit: map[int32]int64{0: 12}, produce: map[int32]int{0: 1}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 8; most behind group slow topic feed lag 8"},
+		{at: 4 * time.Minute, commit: map[int32]int64{0: 12}, produce: map[int32]int{0: 1}, status: plugin.OK, summary: "KAFKA_LAG OK - 1 group, total lag 8, most behind group slow topic feed lag 8"},
 	})
 }
 

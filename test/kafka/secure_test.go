@@ -128,9 +128,9 @@ func TestTLS(t *testing.T) {
 		first string
 	}{
 		{"ca and client cert", []string{"--tls-ca", p.caFile, "--tls-cert", p.clientCert, "--tls-key", p.clientKey}, 0,
-			"KAFKA_LAG OK - 1 group, total lag 5; most behind group tlsgroup topic secure lag 5 | tlsgroup_lag=5;;;0 tlsgroup_members=0;;;0 tlsgroup_max_partition_lag=5;;;0 tlsgroup/secure_lag=5;;;0"},
+			"KAFKA_LAG OK - 1 group, total lag 5, most behind group tlsgroup topic secure lag 5 | tlsgroup_lag=5;;;0 tlsgroup_members=0;;;0 tlsgroup_max_partition_lag=5;;;0 tlsgroup/secure_lag=5;;;0"},
 		{"server name", []string{"--tls-ca", p.caFile, "--tls-cert", p.clientCert, "--tls-key", p.clientKey, "--tls-server-name", "kafka.test"}, 0,
-			"KAFKA_LAG OK - 1 group, total lag 5; most behind group tlsgroup topic secure lag 5 | tlsgroup_lag=5;;;0 tlsgroup_members=0;;;0 tlsgroup_max_partition_lag=5;;;0 tlsgroup/secure_lag=5;;;0"},
+			"KAFKA_LAG OK - 1 group, total lag 5, most behind group tlsgroup topic secure lag 5 | tlsgroup_lag=5;;;0 tlsgroup_members=0;;;0 tlsgroup_max_partition_lag=5;;;0 tlsgroup/secure_lag=5;;;0"},
 		{"wrong server name", []string{"--tls-ca", p.caFile, "--tls-cert", p.clientCert, "--tls-key", p.clientKey, "--tls-server-name", "other.test"}, 3,
 			"x509: certificate is valid for kafka.test, not other.test"},
 		{"unknown CA", []string{"--tls-ca", p.otherCA, "--tls-cert", p.clientCert, "--tls-key", p.clientKey}, 3,
@@ -177,7 +177,7 @@ func TestSASL(t *testing.T) {
 	if err := os.WriteFile(badFile, []byte("nope\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ok := "KAFKA_LAG OK - 1 group, total lag 5; most behind group saslgroup topic private lag 5 | saslgroup_lag=5;;;0 saslgroup_members=0;;;0 saslgroup_max_partition_lag=5;;;0 saslgroup/private_lag=5;;;0"
+	ok := "KAFKA_LAG OK - 1 group, total lag 5, most behind group saslgroup topic private lag 5 | saslgroup_lag=5;;;0 saslgroup_members=0;;;0 saslgroup_max_partition_lag=5;;;0 saslgroup/private_lag=5;;;0"
 	tests := []struct {
 		name  string
 		env   []string

@@ -121,13 +121,13 @@ func TestScrapeMissing(t *testing.T) {
 	if code != 3 {
 		t.Errorf("exit %d, want 3", code)
 	}
-	wantLine(t, out, `^MODEL_LATENCY UNKNOWN - metric request_predict_seconds not found; histograms and summaries there: model_infer_request_duration, rest_server_request_duration_seconds$`)
+	wantLine(t, out, `^MODEL_LATENCY UNKNOWN - metric request_predict_seconds not found, histograms and summaries there: model_infer_request_duration, rest_server_request_duration_seconds$`)
 	out, code = runCheck(t, "--mode", "scrape", "--server", "mlserver", "--model", "simple", "-u", url)
 	if code != 3 || !strings.Contains(out, "MLServer's latency histogram is per route, not per model") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	out, code = runCheck(t, "--mode", "scrape", "--metric", "model_infer_request_duration", "--label", "model=simple", "-u", url, "--state-file", filepath.Join(t.TempDir(), "s"))
-	if code != 3 || !strings.Contains(out, "summary model_infer_request_duration has no quantile 0.95 (it has none); use --stat mean") {
+	if code != 3 || !strings.Contains(out, "summary model_infer_request_duration has no quantile 0.95 (it has none), use --stat mean") {
 		t.Errorf("summary without quantiles: exit %d:\n%s", code, out)
 	}
 }
