@@ -48,7 +48,7 @@ func testPlugin() *Plugin {
 				time.Sleep(sleep)
 				return Result{Status: OK, Summary: "too late"}
 			case "outside":
-				return Result{Status: Warning, Summary: "name a|b\nsecond line\r",
+				return Result{Status: Warning, Summary: "name a|b; c\nsecond line\r",
 					Details:  []string{"  \\_ [WARNING] a|b", "line one\nline two | pipe", ""},
 					Perfdata: []Perfdata{{Label: "a b", Value: 1}}}
 			}
