@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/vigil-monitoring/vigil/plugins/plugin"
+
+	"github.com/vigil-monitoring/vigil/test/testenv"
 )
 
 var stockPolicy = Policy{NastyMetachars: "|`&><'\\[]{};\r\n"}
@@ -202,7 +204,7 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		left := processesWith(marker)
+		left := testenv.ProcessesWith(marker)
 		if len(left) == 0 {
 			break
 		}
@@ -211,28 +213,6 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// processesWith scans /proc for live (non-zombie) processes whose command
-// line contains s.
-func processesWith(s string) []string {
-	var found []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.Contains(string(cmdline), s) {
-			continue
-		}
-		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 0 && f[0] == "Z" {
-			continue
-		}
-		found = append(found, e.Name()+":"+strings.ReplaceAll(string(cmdline), "\x00", " "))
-	}
-	return found
 }
 
 func TestInProcess(t *testing.T) {

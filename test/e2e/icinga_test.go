@@ -481,7 +481,7 @@ func icingaRecovery(t *testing.T, s *stack, ic *icinga, changes func() []stateCh
 	if next < len(want) {
 		t.Errorf("Icinga's state changes lack, in order, one matching %q", want[next])
 	}
-	if n := s.starts(); n != 2 {
+	if n := s.events.Starts(time.Time{}); n != 2 {
 		t.Errorf("the engine reports %d starts of the container, want 2 (the first and one restart)", n)
 	}
 	actions := s.auditActions(t)

@@ -236,7 +236,7 @@ func TestNagiosEndToEnd(t *testing.T) {
 	s.assertTimeline(t, timeline)
 
 	// The engine started the container twice: at first, and the heal.
-	if n := s.starts(); n != 2 {
+	if n := s.events.Starts(time.Time{}); n != 2 {
 		t.Errorf("the engine reports %d starts of the container, want 2 (the first and one restart)", n)
 	}
 	// The agent's audit log: one restart, asked for by the event handler.

@@ -20,14 +20,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/parquet-go/parquet-go"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -68,8 +65,7 @@ type stack struct {
 
 	createdStateDir bool // check_container's default state directory did not exist
 
-	mu     sync.Mutex
-	events []events.Message
+	events *dockertest.Events // the engine's events for the container
 }
 
 // newStack starts the fixtures and the agent. unhealthyAfter is the
@@ -276,7 +272,7 @@ func (s *stack) startContainer(unhealthyAfter time.Duration) {
 		`HEALTHCHECK --interval=300ms --timeout=2s --retries=2 CMD ["/app","-healthcheck","http://127.0.0.1:8080/healthz"]`)
 	s.container = fmt.Sprintf("vigil-e2e-%s-%d", slug(t), os.Getpid())
 	dockertest.Remove(t, s.cli, s.container)
-	s.watchEvents()
+	s.events = dockertest.WatchEvents(t, s.cli, s.container)
 	args := []string{"-listen", "127.0.0.1:8080"}
 	if unhealthyAfter > 0 {
 		args = append(args, "-unhealthy-after", unhealthyAfter.String())
@@ -293,46 +289,6 @@ func (s *stack) startContainer(unhealthyAfter time.Duration) {
 		return err == nil && info.State.Health != nil && info.State.Health.Status == "healthy"
 	})
 	s.started = time.Now()
-}
-
-func (s *stack) watchEvents() {
-	t := s.t
-	ctx, cancel := context.WithCancel(context.Background())
-	msgs, errs := s.cli.Events(ctx, events.ListOptions{
-		Filters: filters.NewArgs(filters.Arg("container", s.container), filters.Arg("type", "container")),
-	})
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case m := <-msgs:
-				s.mu.Lock()
-				s.events = append(s.events, m)
-				s.mu.Unlock()
-			case <-errs:
-				return
-			}
-		}
-	}()
-	pctx, pcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer pcancel()
-	s.cli.Ping(pctx)
-}
-
-// starts counts the engine's start events for the container.
-func (s *stack) starts() int {
-	time.Sleep(200 * time.Millisecond)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, m := range s.events {
-		if m.Action == events.ActionStart {
-			n++
-		}
-	}
-	return n
 }
 
 // adapt turns a line of the shipped configuration into the test's: the

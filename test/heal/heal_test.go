@@ -51,15 +51,15 @@ func TestUnhealthyRestartedByDaemon(t *testing.T) {
 		t.Fatalf("action line: %+v", act)
 	}
 	// The engine saw exactly one start besides the first.
-	if n := e.starts(e.created); n != 2 {
+	if n := e.events.Starts(e.created); n != 2 {
 		t.Fatalf("engine reports %d starts, want 2 (the first and one restart)", n)
 	}
 	// Timing, from the engine's own record: from its "unhealthy" verdict
 	// to the re-check that found the container recovered, at most
 	// interval × attempts + grace, plus the restart itself and 1 s of
 	// scheduling slack for a loaded 2-core machine.
-	unhealthy := e.eventTime(e.created, "health_status: unhealthy")
-	restart := e.eventTime(unhealthy, "restart")
+	unhealthy := e.events.First(e.created, "health_status: unhealthy")
+	restart := e.events.First(unhealthy, "restart")
 	took := recheck.Time.Sub(unhealthy)
 	limit := 2*300*time.Millisecond + time.Second + time.Duration(act.DurationMS)*time.Millisecond + time.Second
 	if took > limit {
@@ -102,10 +102,10 @@ func TestCrashLoopGivesUp(t *testing.T) {
 	time.Sleep(2 * time.Second) // the rest of the test: the daemon keeps probing
 	d.kill(syscall.SIGTERM)
 
-	if n := e.starts(e.created); n != 1+3 {
+	if n := e.events.Starts(e.created); n != 1+3 {
 		t.Fatalf("engine reports %d starts, want 4 (the first and 3 restarts)", n)
 	}
-	if n := e.starts(gaveUpAt); n != 0 {
+	if n := e.events.Starts(gaveUpAt); n != 0 {
 		t.Fatalf("%d starts after the give-up", n)
 	}
 	lines := e.audit()
@@ -127,7 +127,7 @@ func TestCrashLoopGivesUp(t *testing.T) {
 		t.Fatalf("--reset (exit %d): %s", code, out)
 	}
 	out, code = e.heal("--once", "--container", e.name, "--attempts", "1", "--max-restarts", "3", "--grace", "100ms")
-	if n := e.starts(gaveUpAt); n != 1 {
+	if n := e.events.Starts(gaveUpAt); n != 1 {
 		t.Fatalf("after --reset, --once made %d starts, want 1 (exit %d):\n%s", n, code, out)
 	}
 }
@@ -144,7 +144,7 @@ func TestSigkillKeepsWindow(t *testing.T) {
 	e.dumpOnFailure(d)
 	waitFor(t, 20*time.Second, "the second restart", func() bool { return countEvents(e.audit(), "action", "") >= 2 })
 	d.kill(syscall.SIGKILL)
-	if n := e.starts(e.created); n != 3 {
+	if n := e.events.Starts(e.created); n != 3 {
 		t.Fatalf("%d starts before the kill, want 3", n)
 	}
 	d2 := e.startDaemon(args...)
@@ -152,7 +152,7 @@ func TestSigkillKeepsWindow(t *testing.T) {
 	waitFor(t, 20*time.Second, "the give-up", func() bool { return countEvents(e.audit(), "give_up", "") > 0 })
 	time.Sleep(1500 * time.Millisecond)
 	d2.kill(syscall.SIGTERM)
-	if n := e.starts(e.created); n != 1+3 {
+	if n := e.events.Starts(e.created); n != 1+3 {
 		t.Fatalf("engine reports %d starts, want 4: the killed daemon's history was not kept", n)
 	}
 	if a := countEvents(e.audit(), "action", ""); a != 3 {
@@ -175,7 +175,7 @@ func TestCronThirdFailure(t *testing.T) {
 		if code != 1 || !strings.HasPrefix(out, want) {
 			t.Fatalf("run %d (exit %d):\n%s\nwant prefix %q", i, code, out, want)
 		}
-		if n := e.starts(stopped); n != 0 {
+		if n := e.events.Starts(stopped); n != 0 {
 			t.Fatalf("run %d restarted the container", i)
 		}
 	}
@@ -184,14 +184,14 @@ func TestCronThirdFailure(t *testing.T) {
 		!strings.Contains(out, "started (was exited)") {
 		t.Fatalf("run 3 (exit %d):\n%s", code, out)
 	}
-	if n := e.starts(stopped); n != 1 {
+	if n := e.events.Starts(stopped); n != 1 {
 		t.Fatalf("run 3: %d starts, want 1", n)
 	}
 	out, code = e.heal(cron...)
 	if code != 0 || !strings.HasPrefix(out, "HEAL OK - "+e.name+": probe OK - ") {
 		t.Fatalf("run 4 (exit %d):\n%s", code, out)
 	}
-	if n := e.starts(stopped); n != 1 {
+	if n := e.events.Starts(stopped); n != 1 {
 		t.Fatalf("run 4 restarted again: %d starts", n)
 	}
 }
@@ -242,7 +242,7 @@ watch[api]=check=container:%s interval=100ms attempts=1 grace=1s
 	}
 	waitFor(t, 10*time.Second, "the re-check", func() bool { return countEvents(e.audit(), "recheck", "recovered") == 1 })
 	time.Sleep(500 * time.Millisecond)
-	if n := e.starts(stopped); n != 1 {
+	if n := e.events.Starts(stopped); n != 1 {
 		t.Fatalf("daemon and cron together started the container %d times, want 1", n)
 	}
 	if a := countEvents(e.audit(), "action", ""); a != 1 {
@@ -271,7 +271,7 @@ func TestDryRun(t *testing.T) {
 			t.Fatalf("dry run %d (exit %d):\n%s", i, code, out)
 		}
 	}
-	if n := e.starts(stopped); n != 0 {
+	if n := e.events.Starts(stopped); n != 0 {
 		t.Fatalf("dry run started the container %d times", n)
 	}
 	if info := e.inspect(); info.State.Running {

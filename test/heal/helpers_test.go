@@ -15,14 +15,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
 	"github.com/vigil-monitoring/vigil/test/dockertest"
@@ -45,8 +42,7 @@ func testSlug(t *testing.T) string {
 }
 
 type env struct {
-	mu       sync.Mutex
-	events   []events.Message
+	events   *dockertest.Events
 	t        *testing.T
 	cli      *client.Client
 	name, id string
@@ -63,7 +59,7 @@ func newEnv(t *testing.T, args ...string) *env {
 	e := &env{t: t, cli: cli, stateDir: t.TempDir(), bin: testenv.Build(t, healerPkg)}
 	e.name = fmt.Sprintf("vigil-heal-%s-%d", testSlug(t), os.Getpid())
 	dockertest.Remove(t, cli, e.name) // a container left by a killed run would feed the event stream
-	e.watchEvents()
+	e.events = dockertest.WatchEvents(t, cli, e.name)
 	e.created = time.Now()
 	e.id = dockertest.Run(t, cli, e.name, &container.Config{Image: img, Cmd: args}, &container.HostConfig{})
 	return e
@@ -78,73 +74,6 @@ func (e *env) stop() {
 	if err := e.cli.ContainerStop(ctx, e.id, container.StopOptions{Timeout: &zero}); err != nil {
 		e.t.Fatalf("stopping %s: %v", e.name, err)
 	}
-}
-
-// watchEvents subscribes to the engine's events for the container name
-// before it exists, and records them as they come. A live stream, because
-// the engine answers a query of past events (since/until) from a ring of
-// only its last 256 events, which health-check exec events of a busy
-// machine overrun in seconds.
-func (e *env) watchEvents() {
-	e.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	msgs, errs := e.cli.Events(ctx, events.ListOptions{
-		Filters: filters.NewArgs(filters.Arg("container", e.name), filters.Arg("type", "container")),
-	})
-	done := make(chan struct{})
-	e.t.Cleanup(func() { cancel(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case m := <-msgs:
-				e.mu.Lock()
-				e.events = append(e.events, m)
-				e.mu.Unlock()
-			case <-errs:
-				return
-			}
-		}
-	}()
-	// The subscription is live once the engine has answered; an event
-	// sent before that would be lost, so wait for a ping round trip.
-	pctx, pcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer pcancel()
-	e.cli.Ping(pctx)
-}
-
-// starts counts the engine's "start" events for the container at or after
-// since: the engine's own record of every start, whoever asked for it.
-// It waits a moment first, for events still on their way.
-func (e *env) starts(since time.Time) int {
-	e.t.Helper()
-	time.Sleep(200 * time.Millisecond)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := 0
-	for _, m := range e.events {
-		if m.Action == events.ActionStart && !time.Unix(0, m.TimeNano).Before(since) {
-			n++
-		}
-	}
-	return n
-}
-
-// eventTime returns the time of the first engine event for the container
-// at or after since whose action starts with prefix ("health_status:
-// unhealthy").
-func (e *env) eventTime(since time.Time, prefix string) time.Time {
-	e.t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, m := range e.events {
-		at := time.Unix(0, m.TimeNano)
-		if !at.Before(since) && strings.HasPrefix(string(m.Action), prefix) {
-			return at
-		}
-	}
-	e.t.Fatalf("no %q event for %s", prefix, e.name)
-	return time.Time{}
 }
 
 func (e *env) inspect() container.InspectResponse {

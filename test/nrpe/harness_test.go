@@ -212,26 +212,3 @@ func query(t *testing.T, addr string, args ...string) (string, int) {
 	host, port, _ := net.SplitHostPort(addr)
 	return run(t, testenv.Build(t, "agent/cmd/vigil-agent"), append([]string{"query", "-H", host, "-p", port}, args...)...)
 }
-
-// processesWith lists live (non-zombie) processes whose command line
-// contains s.
-func processesWith(s string) []string {
-	var found []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.Contains(string(cmdline), s) {
-			continue
-		}
-		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
-		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
-		if f := strings.Fields(rest); len(f) > 0 && f[0] == "Z" {
-			continue
-		}
-		found = append(found, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
-	}
-	return found
-}

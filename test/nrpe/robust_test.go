@@ -175,7 +175,7 @@ func TestNoOrphans(t *testing.T) {
 	}
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		left := processesWith(marker)
+		left := testenv.ProcessesWith(marker)
 		if len(left) == 0 {
 			break
 		}

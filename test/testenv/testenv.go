@@ -150,3 +150,31 @@ func HoldPort(t testing.TB, port int) {
 	}
 	t.Cleanup(func() { f.Close() })
 }
+
+// ProcessesWith lists the live (non-zombie) processes whose command line
+// contains s, as "PID: command line": what the tests that kill process
+// groups look for to prove nothing was left behind.
+func ProcessesWith(s string) []string {
+	var found []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !strings.Contains(string(cmdline), s) {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// The state follows the command name, which may hold spaces and ")".
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		if f := strings.Fields(rest); len(f) > 0 && f[0] == "Z" {
+			continue
+		}
+		found = append(found, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	return found
+}
